@@ -1,0 +1,62 @@
+# LAW — Layanan Antrean via WhatsApp. `make run` to chat with the assistant, `make test` to
+# run every test. Both set up whatever is missing first (and nothing when nothing changed).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+RASA      := $(VENV)/bin/rasa
+STAMP     := $(VENV)/.installed
+MODEL_SRC := config.yml domain.yml $(shell find data addons -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null | sort) requirements.txt
+MODEL_ID   = $(shell cat $(MODEL_SRC) | sha256sum | cut -c1-12)
+MODEL      = models/law-$(MODEL_ID).tar.gz
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL   := 2
+export PYTHONDONTWRITEBYTECODE := 1
+# PostgreSQL used by the tests (a database of their own is created and dropped there).
+export LAW_TEST_POSTGRES_URL  ?= postgresql+psycopg2://postgres@127.0.0.1:5432/test
+
+.PHONY: help setup train run test db lock clean
+
+help:
+	@echo "make run    set up, train if needed, start the action server and chat in the terminal"
+	@echo "make test   set up, train if needed, run every test"
+	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
+	@echo "make train  train a model unless one matches the current data"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml scripts/find-python310.sh
+	@set -e; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
+	  python310="$$(scripts/find-python310.sh)"; \
+	  echo "creating $(VENV) with $$python310"; \
+	  rm -rf $(VENV); "$$python310" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@touch $(STAMP)
+
+train: setup
+	@if [ -f $(MODEL) ]; then echo "model $(MODEL) matches the data: not retraining"; \
+	else $(RASA) train --fixed-model-name law-$(MODEL_ID) --out models && \
+	  find models -name 'law-*.tar.gz' ! -name 'law-$(MODEL_ID).tar.gz' -mmin +0 -printf '%T@ %p\n' \
+	    | sort -n | head -n -2 | cut -d' ' -f2- | xargs -r rm -f; fi
+
+db: setup
+	@$(PY) -c "from antrean.store.engine import migrate; migrate()"
+
+run: train db
+	@scripts/run-local.sh $(MODEL)
+
+test: train
+	LAW_MODEL=$(MODEL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lock: setup
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -e "^-e" -e "^pip==" > requirements.txt
+
+clean:
+	rm -rf $(VENV) models var .pytest_cache

@@ -1,0 +1,81 @@
+"""Domain values: applicants, bookings and slots. Plain Python, no ORM."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+
+class BookingStatus(str, enum.Enum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"  # the service date has passed
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """One person served at the counter."""
+
+    name: str
+    birth_date: dt.date
+    nik: str
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """A place in the grid: a service date and the slot's start time."""
+
+    date: dt.date
+    time: dt.time
+
+    def starts_at(self, tz: dt.tzinfo) -> dt.datetime:
+        return dt.datetime.combine(self.date, self.time, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    """Free places of one slot."""
+
+    slot: SlotRef
+    capacity: int
+    taken: int
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What an applicant asks for, before any rule is checked."""
+
+    phone: str
+    date: dt.date
+    time: dt.time
+    service_type: str
+    passport_type: str
+    applicants: tuple[Applicant, ...]
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A reservation as stored."""
+
+    code: str
+    phone: str
+    slot: SlotRef
+    service_type: str
+    passport_type: str
+    applicants: tuple[Applicant, ...]
+    status: BookingStatus
+    reschedule_count: int
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.applicants)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is BookingStatus.ACTIVE

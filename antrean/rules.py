@@ -1,0 +1,77 @@
+"""Checks of a booking request that need no stored data (plain Python)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from antrean.config import PASSPORT_TYPES, SERVICE_TYPES, OfficeConfig
+from antrean.model import Applicant
+from antrean.nik import NikCheck, check_nik, normalise_nik
+from antrean.outcomes import (
+    DuplicateNik,
+    InvalidApplicant,
+    InvalidNik,
+    NikBirthDateMismatch,
+    NoApplicants,
+    Refusal,
+    TooManyApplicants,
+    UnknownService,
+)
+
+
+def check_service(service_type: str, passport_type: str) -> Refusal | None:
+    if service_type not in SERVICE_TYPES:
+        return UnknownService("service_type", service_type)
+    if passport_type not in PASSPORT_TYPES:
+        return UnknownService("passport_type", passport_type)
+    return None
+
+
+def check_applicant_count(config: OfficeConfig, count: int) -> Refusal | None:
+    if count < 1:
+        return NoApplicants()
+    if count > config.booking.max_applicants:
+        return TooManyApplicants(count=count, maximum=config.booking.max_applicants)
+    return None
+
+
+def check_applicant(index: int, applicant: Applicant, today: dt.date) -> Refusal | None:
+    """Name present, birth date not in the future, NIK valid and agreeing with it."""
+    if not applicant.name.strip():
+        return InvalidApplicant(index, "name")
+    if applicant.birth_date > today:
+        return InvalidApplicant(index, "birth_date")
+    result = check_nik(normalise_nik(applicant.nik), applicant.birth_date)
+    if result is NikCheck.FORMAT:
+        return InvalidNik(index, "format")
+    if result is NikCheck.BIRTH_DATE:
+        return InvalidNik(index, "birth_date")
+    if result is NikCheck.MISMATCH:
+        return NikBirthDateMismatch(index)
+    return None
+
+
+def check_applicants(
+    config: OfficeConfig, people: Sequence[Applicant], today: dt.date
+) -> Refusal | None:
+    """The first problem with the group of applicants, or None."""
+    problem = check_applicant_count(config, len(people))
+    if problem:
+        return problem
+    seen: set[str] = set()
+    for index, person in enumerate(people):
+        problem = check_applicant(index, person, today)
+        if problem:
+            return problem
+        nik = normalise_nik(person.nik)
+        if nik in seen:
+            return DuplicateNik(index)
+        seen.add(nik)
+    return None
+
+
+def clean_applicants(people: Sequence[Applicant]) -> tuple[Applicant, ...]:
+    """Trimmed names and NIKs without separators, as stored."""
+    return tuple(
+        Applicant(" ".join(p.name.split()), p.birth_date, normalise_nik(p.nik)) for p in people
+    )

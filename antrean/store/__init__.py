@@ -1,0 +1,1 @@
+"""SQLAlchemy adapter of the booking domain (SQLite by default, PostgreSQL in production)."""

@@ -1,0 +1,79 @@
+"""Engines for the slot store, and schema migration through Alembic.
+
+SQLite is the embedded default; ``LAW_DATABASE_URL`` selects another database, e.g.
+``postgresql+psycopg2://user@127.0.0.1:5432/law``. Engines are built when asked for, never
+at import time.
+
+SQLite ignores ``SELECT … FOR UPDATE``. Every SQLite transaction therefore starts with
+``BEGIN IMMEDIATE``, which takes the database's write lock up front: two writers can never
+interleave between a check and a write, and a waiting writer retries for ``busy_timeout``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+from antrean.config import PROJECT_ROOT
+
+DATABASE_URL_ENV = "LAW_DATABASE_URL"
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "law.db"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def database_url_from_env() -> str:
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def create_store_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for the slot store with the per-backend settings it relies on."""
+    url = url or database_url_from_env()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, future=True, **kwargs)
+
+
+def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        future=True,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if database and database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def migrate(url: str | None = None) -> None:
+    """Create or upgrade the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", (url or database_url_from_env()).replace("%", "%%"))
+    command.upgrade(cfg, "head")

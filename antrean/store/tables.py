@@ -1,0 +1,123 @@
+"""Table definitions of the slot store (SQLAlchemy Core, 2.0 style).
+
+Uniqueness of "one active booking per number / per NIK" is enforced by the database: the
+columns ``active_phone`` and ``nik_active`` hold the value while the booking is active and
+NULL otherwise, and carry a UNIQUE constraint (NULLs never collide, on SQLite and PostgreSQL
+alike). Places taken per slot are a counter changed only by conditional updates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class AwareDateTime(TypeDecorator):
+    """Timezone-aware timestamps on every backend: stored as UTC, returned aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an aware column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite keeps no offset: the value is UTC
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("phone", String(64), nullable=False),
+    Column("active_phone", String(64), unique=True),
+    Column("service_date", Date, nullable=False),
+    Column("slot_time", Time, nullable=False),
+    Column("service_type", String(16), nullable=False),
+    Column("passport_type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reschedule_count", Integer, nullable=False, default=0),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("updated_at", AwareDateTime, nullable=False),
+    Column("cancelled_at", AwareDateTime),
+    Index("ix_bookings_service_date", "service_date"),
+    Index("ix_bookings_phone", "phone"),
+)
+
+applicants = Table(
+    "applicants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("nik", String(16), nullable=False),
+    Column("nik_active", String(16), unique=True),
+    Index("ix_applicants_booking_id", "booking_id"),
+    Index("ix_applicants_nik", "nik"),
+)
+
+slot_usage = Table(
+    "slot_usage",
+    metadata,
+    Column("service_date", Date, primary_key=True),
+    Column("slot_time", Time, primary_key=True),
+    Column("taken", Integer, nullable=False, default=0),
+    CheckConstraint("taken >= 0", name="taken_not_negative"),
+)
+
+capacity_overrides = Table(
+    "capacity_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_date", Date, nullable=False),
+    Column("slot_time", Time),  # NULL: every slot of the date
+    Column("capacity", Integer, nullable=False),
+    Column("updated_at", AwareDateTime, nullable=False),
+    CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    Index("ix_capacity_overrides_service_date", "service_date"),
+)
+
+closures = Table(
+    "closures",
+    metadata,
+    Column("service_date", Date, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+)
