@@ -97,6 +97,14 @@ class BookingService:
         first, last = self.window()
         return [s for s in self.availability(first, last) if s.free >= places]
 
+    def free_days(self, places: int = 1) -> list[SlotAvailability]:
+        """The first free slot of each bookable day with room for ``places``."""
+        days: list[SlotAvailability] = []
+        for slot in self.bookable_slots(places):
+            if not days or days[-1].slot.date != slot.slot.date:
+                days.append(slot)
+        return days
+
     def alternatives(
         self,
         day: dt.date,
@@ -260,20 +268,30 @@ class BookingService:
         log.info("cancelled %s for %s", booking.code, mask_phone(booking.phone))
         return Cancelled(self.find_by_code(booking.code) or booking)
 
+    def reschedule_problem(self, booking: Booking) -> RescheduleNotAllowed | None:
+        """Why this booking can no longer be moved (limit or deadline), or None."""
+        limit = self.config.booking.reschedule_limit
+        deadline = booking.slot.date - dt.timedelta(
+            days=self.config.booking.reschedule_deadline_days
+        )
+        if booking.reschedule_count >= limit:
+            return RescheduleNotAllowed(RescheduleProblem.LIMIT_REACHED, limit, deadline)
+        if self.today() > deadline:
+            return RescheduleNotAllowed(RescheduleProblem.TOO_LATE, limit, deadline)
+        return None
+
     def reschedule(self, code: str, day: dt.date, time: dt.time) -> RescheduleOutcome:
         """Move a booking once, no later than the day before its date."""
         booking = self.find_by_code(code)
         if booking is None or not booking.is_active:
             return BookingNotFound()
+        not_allowed = self.reschedule_problem(booking)
+        if not_allowed:
+            return not_allowed
         limit = self.config.booking.reschedule_limit
-        deadline = booking.slot.date - dt.timedelta(days=self.config.booking.reschedule_deadline_days)
-        if booking.reschedule_count >= limit:
-            return RescheduleNotAllowed(RescheduleProblem.LIMIT_REACHED, limit, deadline)
-        if self.today() > deadline:
-            return RescheduleNotAllowed(RescheduleProblem.TOO_LATE, limit, deadline)
         target = SlotRef(day, time)
         if target == booking.slot:
-            return RescheduleNotAllowed(RescheduleProblem.SAME_SLOT, limit, deadline)
+            return RescheduleNotAllowed(RescheduleProblem.SAME_SLOT, limit)
         problem = self.check_slot(day, time)
         if problem:
             return problem

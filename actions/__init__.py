@@ -1,0 +1,1 @@
+"""Custom actions of the LAW assistant (rasa-sdk action server)."""

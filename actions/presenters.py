@@ -1,0 +1,121 @@
+"""Outcomes and bookings turned into response names and their variables.
+
+All wording lives in the domain's responses; this module only chooses the response and fills
+its variables with facts from the booking core and the office configuration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from antrean.config import OfficeConfig
+from antrean.indonesian import (
+    bullet_list,
+    format_date,
+    format_date_short,
+    format_time,
+    join_names,
+)
+from antrean import outcomes as o
+from antrean.codes import display_code
+from antrean.model import Booking, SlotAvailability
+
+
+@dataclass
+class Reply:
+    """One bot message: a response name, its variables and optional buttons."""
+
+    response: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def send(self, dispatcher: Any) -> None:
+        dispatcher.utter_message(response=self.response, buttons=self.buttons or None,
+                                 **self.variables)
+
+
+def slot_button(slot: SlotAvailability, with_date: bool = True) -> dict[str, str]:
+    """A choice of one slot; the payload carries date and time as entities."""
+    title = f"{format_date_short(slot.slot.date)} {slot.slot.time:%H.%M}" if with_date else (
+        f"{slot.slot.time:%H.%M}"
+    )
+    payload = (
+        '/inform{"date":"%s","time":"%s"}' % (slot.slot.date.isoformat(), f"{slot.slot.time:%H:%M}")
+    )
+    return {"title": title, "payload": payload}
+
+
+def date_button(slot: SlotAvailability) -> dict[str, str]:
+    return {
+        "title": format_date_short(slot.slot.date),
+        "payload": '/inform{"date":"%s"}' % slot.slot.date.isoformat(),
+    }
+
+
+def time_button(slot: SlotAvailability) -> dict[str, str]:
+    return {
+        "title": f"{slot.slot.time:%H.%M} ({slot.free} sisa)",
+        "payload": '/inform{"time":"%s"}' % f"{slot.slot.time:%H:%M}",
+    }
+
+
+def booking_variables(config: OfficeConfig, booking: Booking) -> dict[str, Any]:
+    """Everything the confirmation and check messages show."""
+    documents = config.documents.for_service(booking.service_type)
+    return {
+        "code": display_code(booking.code),
+        "date_text": format_date(booking.slot.date),
+        "time_text": format_time(booking.slot.time),
+        "service_text": config.services[booking.service_type],
+        "passport_text": config.passport_types[booking.passport_type],
+        "names": join_names(a.name for a in booking.applicants),
+        "count": booking.size,
+        "documents": bullet_list(documents) + f"\n({config.documents.note})",
+        "arrive_minutes": config.booking.arrive_early_minutes,
+        "office_name": config.office.name,
+        "address": config.office.address,
+        "map_url": config.office.map_url,
+    }
+
+
+def refusal_reply(config: OfficeConfig, refusal: o.Refusal) -> Reply:
+    """The message explaining a refusal, with alternatives as choices where there are any."""
+    v: dict[str, Any] = {}
+    buttons: list[dict[str, str]] = []
+    name = f"utter_refused_{refusal.kind}"
+    if isinstance(refusal, o.DayClosed):
+        name = f"utter_refused_day_closed_{refusal.reason.value}"
+        v = {"date_text": format_date(refusal.date), "detail": refusal.detail}
+        buttons = [date_button(a) for a in refusal.alternatives]
+    elif isinstance(refusal, o.DateInPast):
+        v = {"date_text": format_date(refusal.date)}
+    elif isinstance(refusal, o.OutsideWindow):
+        v = {
+            "date_text": format_date(refusal.date),
+            "earliest_text": format_date(refusal.earliest),
+            "latest_text": format_date(refusal.latest),
+        }
+        buttons = [date_button(a) for a in refusal.alternatives]
+    elif isinstance(refusal, o.NotASlot):
+        v = {
+            "first_text": format_time(refusal.slot_times[0]),
+            "last_text": format_time(refusal.slot_times[-1]),
+        }
+    elif isinstance(refusal, o.SlotFull):
+        v = {"date_text": format_date(refusal.date), "time_text": format_time(refusal.time)}
+        buttons = [slot_button(a) for a in refusal.alternatives]
+    elif isinstance(refusal, o.NumberHasBooking):
+        v = {"code": display_code(refusal.code), "date_text": format_date(refusal.date)}
+    elif isinstance(refusal, o.NikHasBooking):
+        v = {"nik_masked": refusal.nik_masked}
+    elif isinstance(refusal, o.TooManyApplicants):
+        v = {"maximum": refusal.maximum}
+    elif isinstance(refusal, o.RescheduleNotAllowed):
+        name = f"utter_refused_reschedule_{refusal.problem.value}"
+        v = {"limit": refusal.limit,
+             "deadline_text": format_date(refusal.deadline) if refusal.deadline else ""}
+    elif isinstance(refusal, o.InvalidNik):
+        name = f"utter_refused_invalid_nik_{refusal.problem}"
+    elif isinstance(refusal, o.InvalidApplicant):
+        name = f"utter_refused_invalid_applicant_{refusal.problem}"
+    return Reply(name, v, buttons)

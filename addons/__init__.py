@@ -1,0 +1,1 @@
+"""Rasa extensions of LAW: NLU components and input channels."""

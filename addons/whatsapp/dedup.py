@@ -1,0 +1,229 @@
+"""Durable record of processed message ids and of delivery reports.
+
+Meta delivers webhooks at least once, so the same ``wamid`` can arrive twice, minutes or a
+restart apart. A message is processed only by whoever manages to INSERT its id: the primary
+key makes "check and insert" one atomic step, on SQLite and PostgreSQL alike, across
+threads, processes and restarts. Ids are forgotten after a while (7 days by default).
+
+The tables have a MetaData of their own and are created when missing (``checkfirst``), so
+the channel works on a database no migration has touched; the slot store's Alembic history
+should still own them in production, with a revision that creates them only if missing.
+Database calls are blocking, so they run on a small thread pool of their own,
+never on the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    insert,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from addons.whatsapp.payload import StatusUpdate
+from antrean.store.engine import create_store_engine, database_url_from_env
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+metadata = MetaData()
+
+processed_messages = Table(
+    "whatsapp_processed_messages",
+    metadata,
+    # The wamid of an applicant's message; only its first delivery gets in.
+    Column("message_id", String(255), primary_key=True),
+    # When it was first seen (UTC); rows older than the retention are purged.
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_whatsapp_processed_messages_received_at", "received_at"),
+)
+
+message_statuses = Table(
+    "whatsapp_statuses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The wamid of OUR message the report is about.
+    Column("message_id", String(255), nullable=False),
+    # sent / delivered / read / failed
+    Column("status", String(32), nullable=False),
+    # When Meta says it happened (UTC), if it said.
+    Column("status_at", DateTime(timezone=True), nullable=True),
+    # When we received the report (UTC); drives the purge.
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # Meta's error code and title for "failed", e.g. 131047 (24-hour window closed).
+    Column("error_code", Integer, nullable=True),
+    Column("error_title", String(255), nullable=True),
+    UniqueConstraint("message_id", "status", name="uq_whatsapp_statuses_message_id_status"),
+    Index("ix_whatsapp_statuses_recorded_at", "recorded_at"),
+)
+
+PURGE_EVERY_S = 3600.0
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class MessageStore:
+    """Processed message ids and delivery reports, in a SQL database.
+
+    Args:
+        url: SQLAlchemy URL; ``None`` means ``LAW_DATABASE_URL`` (default ``var/law.db``).
+        ttl: How long a processed message id is remembered.
+        status_ttl: How long delivery reports are kept.
+        clock: Returns the current UTC time (tests move it).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        ttl: dt.timedelta = dt.timedelta(days=7),
+        status_ttl: dt.timedelta = dt.timedelta(days=30),
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.url = url or database_url_from_env()
+        self.ttl = ttl
+        self.status_ttl = status_ttl
+        self.clock = clock
+        self._engine: Engine | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._last_purge = float("-inf")
+
+    # --- async API (event loop side) ----------------------------------------------------
+
+    async def claim(self, message_id: str) -> bool:
+        """Record ``message_id`` as processed; ``False`` if it had been already.
+
+        Args:
+            message_id: The wamid of the applicant's message.
+
+        Returns:
+            ``True`` exactly once per id, for whichever caller inserted it first.
+        """
+        return await self._in_thread(lambda: self.claim_sync(message_id))
+
+    async def record_status(self, status: StatusUpdate) -> bool:
+        """Store a delivery report; ``False`` if the same report was stored before."""
+        return await self._in_thread(lambda: self.record_status_sync(status))
+
+    async def close(self) -> None:
+        """Release the thread pool and the engine's connections."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
+        self.dispose()
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-db")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    # --- blocking API (worker thread side) ----------------------------------------------
+
+    def claim_sync(self, message_id: str) -> bool:
+        """Blocking form of :meth:`claim`."""
+        engine = self._ready_engine()
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(processed_messages).values(
+                        message_id=message_id, received_at=self.clock()
+                    )
+                )
+        except IntegrityError:
+            return False
+        self._purge_now_and_then(engine)
+        return True
+
+    def record_status_sync(self, status: StatusUpdate) -> bool:
+        """Blocking form of :meth:`record_status`."""
+        engine = self._ready_engine()
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(message_statuses).values(
+                        message_id=status.message_id,
+                        status=status.status[:32],
+                        status_at=status.timestamp,
+                        recorded_at=self.clock(),
+                        error_code=status.error_code,
+                        error_title=status.error_title,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def purge(self) -> int:
+        """Delete expired ids and old reports now; returns how many rows went."""
+        return self._purge(self._ready_engine())
+
+    def dispose(self) -> None:
+        """Close the engine's pooled connections (a later call reopens them)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+                self._ready = False
+
+    def _ready_engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = create_store_engine(self.url)
+            if not self._ready:
+                self._create_tables(self._engine)
+                self._ready = True
+            return self._engine
+
+    @staticmethod
+    def _create_tables(engine: Engine) -> None:
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except (OperationalError, ProgrammingError):
+            # Another process created them between our check and our CREATE.
+            metadata.create_all(engine, checkfirst=True)
+
+    def _purge_now_and_then(self, engine: Engine) -> None:
+        if time.monotonic() - self._last_purge < PURGE_EVERY_S:
+            return
+        self._last_purge = time.monotonic()
+        try:
+            removed = self._purge(engine)
+        except (OperationalError, ProgrammingError):
+            logger.warning("Purging old WhatsApp message ids failed; will try later.")
+            return
+        if removed:
+            logger.info("Purged %d expired WhatsApp message ids and reports.", removed)
+
+    def _purge(self, engine: Engine) -> int:
+        now = self.clock()
+        with engine.begin() as conn:
+            ids = conn.execute(
+                delete(processed_messages).where(processed_messages.c.received_at < now - self.ttl)
+            ).rowcount
+            reports = conn.execute(
+                delete(message_statuses).where(
+                    message_statuses.c.recorded_at < now - self.status_ttl
+                )
+            ).rowcount
+        return int(ids or 0) + int(reports or 0)

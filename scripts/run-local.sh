@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Start the action server in the background and a terminal chat with the assistant.
+# Embedded stores: SQLite slot store (var/law.db) and tracker store (var/tracker.db).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model="${1:?usage: run-local.sh MODEL}"
+mkdir -p var
+log=var/action-server.log
+port=5055  # as in endpoints.yml
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "error: port $port is in use (another action server?): stop it first." >&2
+  exit 1
+fi
+.venv/bin/rasa run actions --actions actions -p "$port" >"$log" 2>&1 &
+actions_pid=$!
+trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+
+for _ in $(seq 1 120); do
+  if curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 $actions_pid 2>/dev/null; then
+    echo "error: the action server stopped; see $log" >&2; tail -20 "$log" >&2; exit 1
+  fi
+  sleep 0.5
+done
+echo "action server ready on port $port (log: $log)"
+echo "Ketik pesan Anda (mis. \"halo\"); /stop untuk keluar."
+.venv/bin/rasa shell -m "$model" --endpoints endpoints.yml --credentials credentials.yml
