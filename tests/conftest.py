@@ -118,3 +118,17 @@ def store(database_url: str) -> Iterator[SqlStore]:
 @pytest.fixture
 def service(office_config: OfficeConfig, store: SqlStore, clock: FixedClock) -> BookingService:
     return BookingService(office_config, store, clock)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many PostgreSQL-backed tests passed or skipped, so a run shows it plainly."""
+    counts = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        counts[outcome] = sum(
+            1 for report in terminalreporter.stats.get(outcome, [])
+            if "postgres" in getattr(report, "nodeid", "")
+        )
+    terminalreporter.write_line(
+        "PostgreSQL tests: {passed} passed, {failed} failed, {skipped} skipped, "
+        "{error} errors".format(**counts)
+    )

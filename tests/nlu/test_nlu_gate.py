@@ -15,7 +15,7 @@ MACRO_F1_GATE = 0.93
 pytestmark = pytest.mark.slow
 
 
-def test_intent_macro_f1_meets_the_gate(tmp_path):
+def test_intent_macro_f1_meets_the_gate(tmp_path, capsys):
     model = find_model()
     assert model, "no trained model: run `make test` or `make train`"
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -31,5 +31,6 @@ def test_intent_macro_f1_meets_the_gate(tmp_path):
                       "macro avg", "weighted avg", "micro avg", "accuracy")}
     macro = report["macro avg"]["f1-score"]
     lines = [f"  {name:22s} {f1:.3f}" for name, f1 in sorted(per_intent.items())]
-    print(f"\n[nlu] intent macro-F1 {macro:.3f} (gate {MACRO_F1_GATE})\n" + "\n".join(lines))
+    with capsys.disabled():
+        print(f"\n[nlu] intent macro-F1 {macro:.3f} (gate {MACRO_F1_GATE})\n" + "\n".join(lines))
     assert macro >= MACRO_F1_GATE, f"macro-F1 {macro:.3f} < {MACRO_F1_GATE}\n" + "\n".join(lines)
