@@ -137,6 +137,36 @@ class ValidateRescheduleForm(ValidateBookingForm):
         return "validate_reschedule_form"
 
 
+def _choices(options: dict[str, str], entity: str) -> list[dict[str, str]]:
+    # Buttons with entity payloads are sent from here: Rasa would read the braces of a
+    # payload written in a domain response as a slot placeholder.
+    return [{"title": title, "payload": '/inform{"%s":"%s"}' % (entity, value)}
+            for value, title in options.items()]
+
+
+class ActionAskServiceType(Action):
+    def name(self) -> str:
+        return "action_ask_service_type"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        titles = {"baru": "Paspor baru", "penggantian": "Ganti (habis/penuh)",
+                  "hilang": "Paspor hilang", "rusak": "Paspor rusak"}
+        Reply("utter_ask_service_type", {}, _choices(titles, "service_type")).send(dispatcher)
+        return []
+
+
+class ActionAskPassportType(Action):
+    def name(self) -> str:
+        return "action_ask_passport_type"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        titles = {"elektronik": "Paspor elektronik", "biasa": "Paspor biasa"}
+        Reply("utter_ask_passport_type", {}, _choices(titles, "passport_type")).send(dispatcher)
+        return []
+
+
 class ActionAskBookingDate(Action):
     """Asks for the date, offering the next days with free places."""
 

@@ -25,4 +25,4 @@ for _ in $(seq 1 120); do
 done
 echo "action server ready on port $port (log: $log)"
 echo "Ketik pesan Anda (mis. \"halo\"); /stop untuk keluar."
-.venv/bin/rasa shell -m "$model" --endpoints endpoints.yml --credentials credentials.yml
+PYTHONWARNINGS=ignore .venv/bin/rasa shell -m "$model" --endpoints endpoints.yml --credentials credentials.yml

@@ -165,3 +165,14 @@ def test_priority_groups_are_told_about_walk_in_service(action_env):
     child = {**COMPLETE, "birth_date": "2023-03-12", "nik": "3171011203230004"}
     _, messages = run_action(ActionReserveBooking(), make_tracker("62812", slots=child))
     assert responses(messages) == ["utter_booking_confirmed", "utter_priority_info"]
+
+
+def test_service_and_passport_questions_offer_choices(action_env):
+    from actions.booking import ActionAskPassportType, ActionAskServiceType
+
+    _, messages = run_action(ActionAskServiceType(), make_tracker())
+    assert responses(messages) == ["utter_ask_service_type"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/inform{"service_type":"%s"}' % v for v in ("baru", "penggantian", "hilang", "rusak")]
+    _, messages = run_action(ActionAskPassportType(), make_tracker())
+    assert len(messages[0]["buttons"]) == 2

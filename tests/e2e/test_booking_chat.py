@@ -80,3 +80,25 @@ def test_second_booking_from_the_same_number_is_refused(bot):
     assert any(e["event"] == "slot" and e["name"] == "booking_refusal"
                and e["value"] == "number_has_booking" for e in events)
     assert _service(bot.tmp).active_booking(sender) == before
+
+
+def test_legacy_hash_format_starts_the_same_booking(bot):
+    sender = "6281300000003"
+    bot.say(sender, "#Siti Aminah#12031990#08122026")
+    slots = bot.tracker(sender)["slots"]
+    assert slots["person_name"] == "Siti Aminah"
+    assert slots["birth_date"] == "1990-03-12"
+    assert slots["booking_date"] == "2026-12-08"
+    assert slots["requested_slot"] == "service_type"  # only what is missing is asked
+
+
+def test_legacy_cancel_asks_before_cancelling(bot):
+    sender = "6281234567890"  # has the booking from the happy path
+    bot.say(sender, "#batal")
+    assert "action_ask_cancel" in bot.bot_actions_since(sender, _user_turns(bot, sender) - 1)
+    bot.say(sender, "iya batalkan")
+    assert _service(bot.tmp).active_booking(sender) is None
+
+
+def _user_turns(bot, sender) -> int:
+    return sum(1 for e in bot.tracker(sender)["events"] if e["event"] == "user")
