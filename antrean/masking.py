@@ -1,6 +1,8 @@
 """Masking of personal data for logs: only the last four characters stay readable."""
 from __future__ import annotations
 
+import re
+
 
 def mask_tail(value: str | None, visible: int = 4) -> str:
     if not value:
@@ -21,3 +23,21 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
+
+
+_LONG_DIGIT_RUN = re.compile(r"\d[\d .-]{6,}\d")
+
+
+def mask_numbers_in_text(text: str | None) -> str:
+    """Mask every run of 8 or more digits (a NIK, a phone number) inside free text.
+
+    ``"nik saya 3171011203900003 ya"`` → ``"nik saya ************0003 ya"``.
+    """
+    if not text:
+        return ""
+
+    def _mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return mask_tail(digits) if len(digits) >= 8 else match.group(0)
+
+    return _LONG_DIGIT_RUN.sub(_mask, text)

@@ -79,3 +79,20 @@ class Booking:
     @property
     def is_active(self) -> bool:
         return self.status is BookingStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """A conversation flagged for staff: the applicant asked for a person, or the bot failed."""
+
+    id: int
+    phone: str
+    reason: str
+    message: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None = None
+    resolved_by: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

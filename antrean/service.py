@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from antrean import calendar, codes, rules
 from antrean.clock import Clock
 from antrean.config import OfficeConfig
-from antrean.masking import mask_phone
-from antrean.model import Booking, BookingRequest, BookingStatus, SlotAvailability, SlotRef
+from antrean.masking import mask_numbers_in_text, mask_phone
+from antrean.model import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    HandoffRequest,
+    SlotAvailability,
+    SlotRef,
+)
 from antrean.outcomes import (
     BookingNotFound,
     CancelOutcome,
@@ -183,6 +191,30 @@ class BookingService:
             raise ValueError(f"{time:%H:%M} is not a slot start")
         with self.store.transaction() as tx:
             tx.set_capacity(day, time, capacity, self.now())
+
+    # --- hand-off to staff -------------------------------------------------------------
+    def flag_for_human(self, phone: str, reason: str, message: str | None) -> HandoffRequest:
+        """Mark the conversation of ``phone`` for staff; one open request per number.
+
+        A second request while one is open refreshes its message instead of adding a row,
+        so staff see each waiting applicant once. Digit runs (NIK, phone) are masked.
+        """
+        text = mask_numbers_in_text(message)[:500] or None
+        with self.store.transaction() as tx:
+            existing = tx.open_handoff(phone)
+            if existing is not None:
+                tx.update_handoff_message(existing.id, text)
+                return replace(existing, message=text)
+            return tx.add_handoff(phone, reason, text, self.now())
+
+    def handoffs(self, include_resolved: bool = False) -> list[HandoffRequest]:
+        with self.store.transaction() as tx:
+            return tx.handoffs(include_resolved)
+
+    def resolve_handoff(self, handoff_id: int, staff: str) -> bool:
+        """Close a hand-off request; False when it does not exist or is already closed."""
+        with self.store.transaction() as tx:
+            return tx.resolve_handoff(handoff_id, staff, self.now())
 
     # --- writing -------------------------------------------------------------------
     def reserve(self, request: BookingRequest) -> ReserveOutcome:

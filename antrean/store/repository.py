@@ -16,8 +16,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from antrean.model import Applicant, Booking, BookingStatus, SlotRef
-from antrean.store.tables import applicants, bookings, capacity_overrides, closures, slot_usage
+from antrean.model import Applicant, Booking, BookingStatus, HandoffRequest, SlotRef
+from antrean.store.tables import (
+    applicants,
+    bookings,
+    capacity_overrides,
+    closures,
+    handoff_requests,
+    slot_usage,
+)
 
 __all__ = ["SqlStore", "StoreSession", "IntegrityError"]
 
@@ -226,6 +233,44 @@ class StoreSession:
                 reschedule_count=bookings.c.reschedule_count + 1,
                 updated_at=now,
             )
+        )
+        return result.rowcount == 1
+
+    def open_handoff(self, phone: str) -> HandoffRequest | None:
+        row = self.conn.execute(
+            select(handoff_requests)
+            .where(handoff_requests.c.phone == phone, handoff_requests.c.resolved_at.is_(None))
+            .order_by(handoff_requests.c.id)
+        ).first()
+        return HandoffRequest(**row._mapping) if row else None
+
+    def add_handoff(
+        self, phone: str, reason: str, message: str | None, now: dt.datetime
+    ) -> HandoffRequest:
+        new_id = self.conn.execute(
+            insert(handoff_requests)
+            .values(phone=phone, reason=reason, message=message, created_at=now)
+        ).inserted_primary_key[0]
+        return HandoffRequest(new_id, phone, reason, message, now)
+
+    def update_handoff_message(self, handoff_id: int, message: str | None) -> None:
+        self.conn.execute(
+            update(handoff_requests)
+            .where(handoff_requests.c.id == handoff_id)
+            .values(message=message)
+        )
+
+    def handoffs(self, include_resolved: bool = False) -> list[HandoffRequest]:
+        query = select(handoff_requests).order_by(handoff_requests.c.created_at)
+        if not include_resolved:
+            query = query.where(handoff_requests.c.resolved_at.is_(None))
+        return [HandoffRequest(**row._mapping) for row in self.conn.execute(query)]
+
+    def resolve_handoff(self, handoff_id: int, staff: str, now: dt.datetime) -> bool:
+        result = self.conn.execute(
+            update(handoff_requests)
+            .where(handoff_requests.c.id == handoff_id, handoff_requests.c.resolved_at.is_(None))
+            .values(resolved_at=now, resolved_by=staff)
         )
         return result.rowcount == 1
 

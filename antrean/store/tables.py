@@ -121,3 +121,19 @@ closures = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", AwareDateTime, nullable=False),
 )
+
+# Conversations an applicant asked to hand over to staff (intent request_human, or the
+# fallback menu's "talk to staff" choice). Staff tools list the open ones and resolve them.
+handoff_requests = Table(
+    "handoff_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("phone", String(64), nullable=False),  # the WhatsApp number = Rasa sender id
+    Column("reason", String(32), nullable=False),  # "request_human" or "fallback"
+    Column("message", Text),  # the applicant's last message, NIK-like digit runs masked
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("resolved_at", AwareDateTime),
+    Column("resolved_by", String(64)),
+    Index("ix_handoff_requests_phone", "phone"),
+    Index("ix_handoff_requests_resolved_at", "resolved_at"),
+)

@@ -246,3 +246,23 @@ def test_alternatives_nearest_first(service):
     ]
     days = service.alternatives(D(2026, 12, 5), T(9), distinct_days=True)  # a Saturday
     assert [a.slot.date for a in days] == [D(2026, 12, 4), D(2026, 12, 7), D(2026, 12, 3)]
+
+
+def test_hand_off_requests_one_open_per_number_and_resolved_by_staff(service):
+    first = service.flag_for_human("6281200000001", "request_human", "mau ngomong sama orang")
+    again = service.flag_for_human(
+        "6281200000001", "fallback", "nik saya 3171011203900003 kok ditolak"
+    )
+    other = service.flag_for_human("6281200000002", "request_human", None)
+
+    assert again.id == first.id and again.reason == "request_human"
+    assert again.message == "nik saya ************0003 kok ditolak"
+    assert [h.phone for h in service.handoffs()] == ["6281200000001", "6281200000002"]
+
+    assert service.resolve_handoff(first.id, "petugas-1")
+    assert not service.resolve_handoff(first.id, "petugas-2")  # already closed
+    assert [h.id for h in service.handoffs()] == [other.id]
+    closed = [h for h in service.handoffs(include_resolved=True) if h.id == first.id][0]
+    assert closed.resolved_by == "petugas-1" and closed.resolved_at is not None
+    # A new request after the first was resolved opens a new one.
+    assert service.flag_for_human("6281200000001", "fallback", "halo?").id not in (first.id,)
