@@ -73,6 +73,14 @@ bookings = Table(
     Column("created_at", AwareDateTime, nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
     Column("cancelled_at", AwareDateTime),
+    # Staff tools (migration 0003): attendance at the counter, kept apart from ``status`` so
+    # marking it never touches the "one active booking" columns that ``status`` drives.
+    Column("attendance", String(16)),  # NULL (not marked), "arrived" or "no_show"
+    Column("attendance_at", AwareDateTime),
+    # Set when the retention removed the applicants' personal data: the phone is blanked,
+    # the applicant rows deleted, and their number kept here for the reports.
+    Column("anonymised_at", AwareDateTime),
+    Column("applicant_count", Integer),
     Index("ix_bookings_service_date", "service_date"),
     Index("ix_bookings_phone", "phone"),
 )
