@@ -1,0 +1,14 @@
+"""Staff tools behind the ``antrean`` command line (``antrean.cli``).
+
+Each module here adds its subcommands with ``register(subparsers)``. A subcommand sets
+``handler`` with ``parser.set_defaults(handler=...)``: a callable taking the parsed
+``argparse.Namespace`` and returning the exit code (``None`` counts as 0). The logic of a
+command lives in plain functions that return values; the handler only prints them, so the
+tests can call either.
+
+Modules: ``schedule`` (close, reopen, capacity, calendar), ``daily`` (the day's list,
+look-up, arrivals, hand-off requests), ``reports``, ``privacy`` (the retention), and
+``retrain`` (the retraining loop, maintained separately). Shared pieces: ``common`` (settings,
+dates, tables, CSV), ``store`` (staff queries on the slot store), ``tracker`` (Rasa's
+tracker store).
+"""

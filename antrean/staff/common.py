@@ -1,0 +1,220 @@
+"""What every staff command shares: settings, the booking service, dates, tables and CSV.
+
+Settings come from the command line first, then the environment (``LAW_DATABASE_URL``,
+``LAW_OFFICE_CONFIG``, ``LAW_TRACKER_URL``, ``LAW_FIXED_NOW``), like the action server.
+Nothing is opened until a command asks for it.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import re
+import sys
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
+
+from antrean.clock import Clock, clock_from_env
+from antrean.config import OfficeConfig, load_config
+from antrean.indonesian import DAY_NAMES, MONTH_NAMES
+from antrean.service import BookingService
+from antrean.store.engine import create_store_engine, database_url_from_env, migrate
+from antrean.store.repository import SqlStore
+
+AUTO_MIGRATE_ENV = "LAW_AUTO_MIGRATE"
+
+Handler = Callable[[argparse.Namespace], "int | None"]
+
+
+class StaffError(Exception):
+    """A command cannot do what was asked; the message (Indonesian) is shown to staff."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+@dataclass
+class StaffContext:
+    """The configuration, clock and stores one command works with."""
+
+    database_url: str
+    config_path: str | None
+    tracker_url: str | None
+    clock: Clock
+    auto_migrate: bool = True
+    _config: OfficeConfig | None = field(default=None, repr=False)
+    _service: BookingService | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "StaffContext":
+        return cls(
+            database_url=getattr(args, "db", None) or database_url_from_env(),
+            config_path=getattr(args, "config", None),
+            tracker_url=getattr(args, "tracker", None),
+            clock=clock_from_env(),
+            auto_migrate=os.environ.get(AUTO_MIGRATE_ENV, "1") != "0",
+        )
+
+    @property
+    def config(self) -> OfficeConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def service(self) -> BookingService:
+        if self._service is None:
+            if self.auto_migrate:
+                migrate(self.database_url)
+            store = SqlStore(create_store_engine(self.database_url))
+            self._service = BookingService(self.config, store, self.clock)
+        return self._service
+
+    @property
+    def store(self) -> SqlStore:
+        return self.service.store
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def now(self) -> dt.datetime:
+        from zoneinfo import ZoneInfo
+
+        return self.clock.now().astimezone(ZoneInfo(self.config.office.timezone))
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.store.dispose()
+            self._service = None
+
+
+def with_context(func: Callable[[StaffContext, argparse.Namespace], "int | None"]) -> Handler:
+    """Turn ``func(ctx, args)`` into a handler that opens and closes the context."""
+
+    def handler(args: argparse.Namespace) -> int | None:
+        ctx = StaffContext.from_args(args)
+        try:
+            return func(ctx, args)
+        finally:
+            ctx.close()
+
+    handler.__name__ = func.__name__
+    handler.__doc__ = func.__doc__
+    return handler
+
+
+# --- dates and times -------------------------------------------------------------------
+_RELATIVE_DAYS = {"hari-ini": 0, "hariini": 0, "hari ini": 0, "sekarang": 0, "kemarin": -1,
+                  "besok": 1, "lusa": 2}
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+_HM = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+
+
+def parse_date(text: str, today: dt.date) -> dt.date:
+    """``2026-12-07``, ``7-12-2026``, ``7/12/2026``, ``hari-ini``, ``besok``, ``senin depan``…"""
+    raw = " ".join(str(text).lower().split())
+    if raw in _RELATIVE_DAYS:
+        return today + dt.timedelta(days=_RELATIVE_DAYS[raw])
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        pass
+    match = _DMY.match(raw)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            raise StaffError(f"Tanggal tidak ada di kalender: {text}", 2) from None
+    from antrean.nlu.temporal import DATE, extract_temporal
+
+    dates = [m for m in extract_temporal(raw, today) if m.entity == DATE]
+    if len(dates) == 1:
+        return dt.date.fromisoformat(dates[0].value)
+    raise StaffError(
+        f"Tanggal tidak dikenali: {text!r}. Tulis misalnya 2026-12-07, 7-12-2026, "
+        "hari-ini, besok atau \"senin depan\".",
+        2,
+    )
+
+
+def parse_time(text: str) -> dt.time:
+    """``09:30`` or ``9.30``."""
+    match = _HM.match(str(text).strip())
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour < 24 and minute < 60:
+            return dt.time(hour, minute)
+    raise StaffError(f"Jam tidak dikenali: {text!r}. Tulis misalnya 09:30.", 2)
+
+
+def day_label(day: dt.date) -> str:
+    """``Sen 07-12-2026``: short, sortable by eye, unambiguous in a table."""
+    return f"{DAY_NAMES[day.weekday()][:3]} {day:%d-%m-%Y}"
+
+
+def long_day_label(day: dt.date) -> str:
+    """``Senin, 7 Desember 2026``."""
+    return f"{DAY_NAMES[day.weekday()]}, {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def percent(part: int, whole: int) -> str:
+    return "-" if whole == 0 else f"{100 * part / whole:.1f}%"
+
+
+# --- output --------------------------------------------------------------------------
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def render_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], right: Iterable[int] = ()
+) -> str:
+    """A plain-text table; columns whose index is in ``right`` are right-aligned."""
+    body = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [_width(h) for h in headers]
+    for row in body:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], _width(cell))
+    right_set = set(right)
+
+    def line(cells: Sequence[str]) -> str:
+        parts = []
+        for i, cell in enumerate(cells):
+            pad = " " * (widths[i] - _width(cell))
+            parts.append(pad + cell if i in right_set else cell + pad)
+        return "  ".join(parts).rstrip()
+
+    separator = "  ".join("-" * w for w in widths)
+    return "\n".join([line(list(headers)), separator] + [line(row) for row in body])
+
+
+@contextmanager
+def open_output(path: str) -> Iterator[TextIO]:
+    """The file at ``path`` for writing (``-`` is the screen)."""
+    if path == "-":
+        yield sys.stdout
+        return
+    try:
+        # utf-8-sig: spreadsheet programs on Windows then read the Indonesian names right.
+        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    except OSError as exc:
+        raise StaffError(f"Tidak dapat menulis {path}: {exc.strerror}") from exc
+
+
+def write_csv(path: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a CSV file; returns the number of data rows."""
+    count = 0
+    with open_output(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    return count

@@ -1,0 +1,181 @@
+"""Reports over a date range: bookings per day, no-shows, cancellations, understanding.
+
+Bookings are counted by service date from the slot store. Messages come from Rasa's
+tracker store: a user message "fell back" when its intent is ``nlu_fallback`` or was
+predicted with a confidence under the FallbackClassifier threshold of ``config.yml``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from antrean import calendar
+from antrean.service import BookingService
+from antrean.staff.common import (
+    StaffContext,
+    StaffError,
+    day_label,
+    long_day_label,
+    parse_date,
+    percent,
+    render_table,
+    with_context,
+    write_csv,
+)
+from antrean.staff.store import DayCounts, StaffQueries
+from antrean.staff.tracker import (
+    MessageStats,
+    TrackerStore,
+    fallback_threshold,
+    tracker_url_from_env,
+)
+
+MAX_DAYS = 366
+CSV_HEADERS = ("tanggal", "booking", "orang", "batal", "hadir", "tidak_hadir", "belum_ditandai",
+               "pesan", "pesan_fallback")
+
+
+@dataclass
+class Report:
+    first: dt.date
+    last: dt.date
+    days: dict[dt.date, DayCounts]
+    messages: MessageStats | None  # None: the tracker store was not read
+    tracker_problem: str | None
+    threshold: float
+
+    def total(self) -> DayCounts:
+        total = DayCounts()
+        for counts in self.days.values():
+            for name in ("bookings", "people", "cancelled", "arrived", "no_show"):
+                setattr(total, name, getattr(total, name) + getattr(counts, name))
+        return total
+
+    def no_show_rate(self) -> str:
+        total = self.total()
+        return percent(total.no_show, total.arrived + total.no_show)
+
+    def cancellation_rate(self) -> str:
+        total = self.total()
+        return percent(total.cancelled, total.bookings + total.cancelled)
+
+    def fallback_rate(self) -> str:
+        return percent(self.messages.fallback, self.messages.total) if self.messages else "-"
+
+    def rows(self, service: BookingService) -> list[list[object]]:
+        """One row per service day of the range (and per other day holding bookings)."""
+        rows = []
+        for day in calendar.dates_between(self.first, self.last):
+            counts = self.days.get(day)
+            messages = self.messages.per_day.get(day) if self.messages else None
+            open_day = calendar.closure_of(service.config, day, {}) is None
+            if counts is None and messages is None and not open_day:
+                continue
+            counts = counts or DayCounts()
+            rows.append([day.isoformat(), counts.bookings, counts.people, counts.cancelled,
+                         counts.arrived, counts.no_show, counts.unmarked,
+                         messages[0] if messages else 0, messages[1] if messages else 0])
+        return rows
+
+
+def build_report(
+    service: BookingService,
+    tracker: TrackerStore | None,
+    first: dt.date,
+    last: dt.date,
+    threshold: float,
+) -> Report:
+    if last < first:
+        raise StaffError("--sampai sebelum --dari.", 2)
+    if (last - first).days >= MAX_DAYS:
+        raise StaffError(f"Rentang laporan paling lama {MAX_DAYS} hari.", 2)
+    with service.store.transaction() as tx:
+        days = StaffQueries(tx.conn).day_counts(first, last)
+    messages, problem = None, None
+    if tracker is not None:
+        start = dt.datetime.combine(first, dt.time(), tzinfo=service.tz)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=service.tz)
+        try:
+            messages = tracker.message_stats(start, end, service.tz, threshold)
+        except StaffError as exc:
+            problem = exc.message
+        except SQLAlchemyError as exc:
+            problem = f"tracker store tidak dapat dibaca ({exc.__class__.__name__})"
+    return Report(first, last, days, messages, problem, threshold)
+
+
+def print_report(report: Report, service: BookingService) -> None:
+    print(f"Laporan {long_day_label(report.first)} s.d. {long_day_label(report.last)}\n")
+    headers = ["Tanggal", "Booking", "Orang", "Batal", "Hadir", "Tdk hadir", "Belum",
+               "Pesan", "Fallback"]
+    rows = [[day_label(dt.date.fromisoformat(r[0])), *r[1:8], percent(r[8], r[7])]
+            for r in report.rows(service)]
+    total = report.total()
+    messages = report.messages
+    rows.append(["jumlah", total.bookings, total.people, total.cancelled, total.arrived,
+                 total.no_show, total.unmarked, messages.total if messages else "-",
+                 report.fallback_rate()])
+    print(render_table(headers, rows, right=range(1, 9)))
+    print()
+    print(f"Booking (tidak batal)   : {total.bookings} ({total.people} orang)")
+    print(f"Pembatalan              : {total.cancelled} dari {total.bookings + total.cancelled}"
+          f" booking ({report.cancellation_rate()})")
+    print(f"Tidak hadir             : {total.no_show} dari {total.arrived + total.no_show} "
+          f"yang ditandai ({report.no_show_rate()}); {total.unmarked} belum ditandai")
+    if messages is None:
+        print(f"Percakapan              : tidak dibaca"
+              + (f" — {report.tracker_problem}" if report.tracker_problem else ""))
+        return
+    print(f"Pesan pemohon           : {messages.total}")
+    print(f"Tidak dipahami (fallback): {messages.fallback} ({report.fallback_rate()}; intent "
+          f"nlu_fallback atau keyakinan < {report.threshold:g})")
+    if messages.per_intent:
+        print("\nPesan per intent:")
+        intent_rows = [[name, count, percent(count, messages.total)]
+                       for name, count in sorted(messages.per_intent.items(),
+                                                 key=lambda item: (-item[1], item[0]))]
+        print(render_table(["Intent", "Pesan", "Bagian"], intent_rows, right=(1, 2)))
+
+
+@with_context
+def run_report(ctx: StaffContext, args: argparse.Namespace) -> int:
+    today = ctx.today()
+    last = parse_date(args.sampai, today) if args.sampai else today
+    first = parse_date(args.dari, today) if args.dari else last - dt.timedelta(days=6)
+    tracker = None
+    if not args.tanpa_percakapan:
+        tracker = TrackerStore(ctx.tracker_url or tracker_url_from_env())
+    threshold = args.ambang if args.ambang is not None else fallback_threshold()
+    try:
+        report = build_report(ctx.service, tracker, first, last, threshold)
+    finally:
+        if tracker is not None:
+            tracker.dispose()
+    if args.csv:
+        write_csv(args.csv, CSV_HEADERS, report.rows(ctx.service))
+        if args.csv != "-":
+            print(f"Laporan per hari ditulis ke {args.csv}.")
+        return 0
+    print_report(report, ctx.service)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "laporan", help="laporan booking, ketidakhadiran, pembatalan dan pesan tak dipahami",
+        description="Laporan per hari untuk satu rentang tanggal: booking, orang, batal, "
+        "hadir, tidak hadir, belum ditandai, pesan pemohon dan bagian pesan yang tidak "
+        "dipahami asisten (fallback), serta jumlah pesan per intent.")
+    p.add_argument("--dari", metavar="TANGGAL", help="tanggal awal (default 6 hari sebelum --sampai)")
+    p.add_argument("--sampai", metavar="TANGGAL", help="tanggal akhir (default hari ini)")
+    p.add_argument("--csv", metavar="FILE", help="tulis angka per hari ke file CSV (- = layar)")
+    p.add_argument("--tracker", metavar="URL",
+                   help="basis data percakapan Rasa (default LAW_TRACKER_URL atau var/tracker.db)")
+    p.add_argument("--ambang", type=float,
+                   help="ambang keyakinan fallback (default: FallbackClassifier di config.yml)")
+    p.add_argument("--tanpa-percakapan", action="store_true",
+                   help="jangan baca tracker store (hanya angka booking)")
+    p.set_defaults(handler=run_report)

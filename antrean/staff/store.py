@@ -1,0 +1,253 @@
+"""Staff queries on the slot store: a day's bookings, attendance, report counts, retention.
+
+They run inside a transaction of the booking service's store (``SqlStore.transaction()``) and
+work on its connection, so the staff tools share the unit of work of the booking core
+without adding to its repository.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from antrean.model import Applicant, BookingStatus, SlotRef
+from antrean.store.tables import applicants, bookings, handoff_requests
+
+CHUNK = 500  # ids per statement: well under every backend's limit of bound parameters
+
+
+class Attendance(str, enum.Enum):
+    ARRIVED = "arrived"
+    NO_SHOW = "no_show"
+
+
+@dataclass(frozen=True)
+class StaffBooking:
+    """A booking as the counter sees it: the domain booking plus attendance."""
+
+    id: int
+    code: str
+    phone: str
+    slot: SlotRef
+    service_type: str
+    passport_type: str
+    status: BookingStatus
+    reschedule_count: int
+    attendance: Attendance | None
+    attendance_at: dt.datetime | None
+    applicants: tuple[Applicant, ...]
+    anonymised_at: dt.datetime | None = None
+    applicant_count: int | None = None
+
+    @property
+    def size(self) -> int:
+        return (self.applicant_count or 0) if self.anonymised_at else len(self.applicants)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is BookingStatus.CANCELLED
+
+
+@dataclass
+class DayCounts:
+    """Bookings of one service date, as the reports count them."""
+
+    bookings: int = 0  # not cancelled
+    people: int = 0  # applicants of the bookings not cancelled
+    cancelled: int = 0
+    arrived: int = 0
+    no_show: int = 0
+
+    @property
+    def unmarked(self) -> int:
+        return self.bookings - self.arrived - self.no_show
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class StaffQueries:
+    """Queries on one open connection of the slot store."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- reading ---------------------------------------------------------------------
+    def bookings_on(self, day: dt.date) -> list[StaffBooking]:
+        """Every booking of ``day``, cancelled ones included, by slot time and code."""
+        query = (
+            select(bookings)
+            .where(bookings.c.service_date == day)
+            .order_by(bookings.c.slot_time, bookings.c.code)
+        )
+        return self._load(list(self.conn.execute(query)))
+
+    def by_code(self, code: str) -> StaffBooking | None:
+        rows = list(self.conn.execute(select(bookings).where(bookings.c.code == code)))
+        loaded = self._load(rows)
+        return loaded[0] if loaded else None
+
+    def day_counts(self, first: dt.date, last: dt.date) -> dict[dt.date, DayCounts]:
+        """Per service date between ``first`` and ``last``: bookings, people, attendance."""
+        people = (
+            select(func.count())
+            .where(applicants.c.booking_id == bookings.c.id)
+            .scalar_subquery()
+        )
+        query = select(
+            bookings.c.service_date,
+            bookings.c.status,
+            bookings.c.attendance,
+            func.coalesce(bookings.c.applicant_count, people).label("people"),
+        ).where(bookings.c.service_date.between(first, last))
+        counts: dict[dt.date, DayCounts] = defaultdict(DayCounts)
+        for row in self.conn.execute(query):
+            day = counts[row.service_date]
+            if row.status == BookingStatus.CANCELLED.value:
+                day.cancelled += 1
+                continue
+            day.bookings += 1
+            day.people += row.people
+            if row.attendance == Attendance.ARRIVED.value:
+                day.arrived += 1
+            elif row.attendance == Attendance.NO_SHOW.value:
+                day.no_show += 1
+        return dict(counts)
+
+    def phones_with_bookings_from(self, first_kept: dt.date) -> set[str]:
+        """Numbers whose personal data is still kept: a booking on or after ``first_kept``."""
+        rows = self.conn.execute(
+            select(bookings.c.phone)
+            .where(bookings.c.service_date >= first_kept, bookings.c.anonymised_at.is_(None))
+            .distinct()
+        )
+        return {r.phone for r in rows}
+
+    # --- attendance ------------------------------------------------------------------
+    def set_attendance(self, booking_id: int, value: Attendance, now: dt.datetime) -> bool:
+        """Mark one booking; False if it is cancelled or its data is gone meanwhile."""
+        result = self.conn.execute(
+            update(bookings)
+            .where(
+                bookings.c.id == booking_id,
+                bookings.c.status != BookingStatus.CANCELLED.value,
+                bookings.c.anonymised_at.is_(None),
+            )
+            .values(attendance=value.value, attendance_at=now)
+        )
+        return result.rowcount == 1
+
+    def mark_unmarked_no_show(self, day: dt.date, now: dt.datetime) -> int:
+        """Every booking of ``day`` not cancelled and not marked becomes a no-show."""
+        result = self.conn.execute(
+            update(bookings)
+            .where(
+                bookings.c.service_date == day,
+                bookings.c.status != BookingStatus.CANCELLED.value,
+                bookings.c.attendance.is_(None),
+            )
+            .values(attendance=Attendance.NO_SHOW.value, attendance_at=now)
+        )
+        return int(result.rowcount or 0)
+
+    # --- retention -------------------------------------------------------------------
+    def expired_booking_ids(self, first_kept: dt.date) -> list[int]:
+        """Bookings before ``first_kept`` that still hold personal data."""
+        rows = self.conn.execute(
+            select(bookings.c.id)
+            .where(bookings.c.service_date < first_kept, bookings.c.anonymised_at.is_(None))
+            .order_by(bookings.c.id)
+        )
+        return [r.id for r in rows]
+
+    def anonymise(self, booking_ids: Sequence[int], now: dt.datetime) -> int:
+        """Delete these bookings' applicants and blank their number; returns applicants gone.
+
+        The booking row stays, with its date, slot, service, status, attendance and the
+        number of applicants, so reports over old dates still count it.
+        """
+        gone = 0
+        for part in chunks(booking_ids):
+            sizes = dict.fromkeys(part, 0)
+            rows = self.conn.execute(
+                select(applicants.c.booking_id, func.count().label("n"))
+                .where(applicants.c.booking_id.in_(part))
+                .group_by(applicants.c.booking_id)
+            )
+            for row in rows:
+                sizes[row.booking_id] = row.n
+            self.conn.execute(delete(applicants).where(applicants.c.booking_id.in_(part)))
+            by_size: dict[int, list[int]] = defaultdict(list)
+            for booking_id, size in sizes.items():
+                by_size[size].append(booking_id)
+            for size, ids in by_size.items():
+                self.conn.execute(
+                    update(bookings)
+                    .where(bookings.c.id.in_(ids))
+                    .values(phone="", active_phone=None, anonymised_at=now, applicant_count=size)
+                )
+            # A booking still "active" after its date has simply been served or missed.
+            self.conn.execute(
+                update(bookings)
+                .where(
+                    bookings.c.id.in_(part), bookings.c.status == BookingStatus.ACTIVE.value
+                )
+                .values(status=BookingStatus.COMPLETED.value)
+            )
+            gone += sum(sizes.values())
+        return gone
+
+    def count_applicants_of(self, booking_ids: Sequence[int]) -> int:
+        total = 0
+        for part in chunks(booking_ids):
+            total += self.conn.execute(
+                select(func.count()).where(applicants.c.booking_id.in_(part))
+            ).scalar_one()
+        return total
+
+    def old_handoffs(self, before: dt.datetime, remove: bool) -> int:
+        """Hand-off requests created before ``before`` (they hold a number and a message)."""
+        condition = handoff_requests.c.created_at < before
+        if not remove:
+            return self.conn.execute(
+                select(func.count()).select_from(handoff_requests).where(condition)
+            ).scalar_one()
+        return int(self.conn.execute(delete(handoff_requests).where(condition)).rowcount or 0)
+
+    # --- loading ---------------------------------------------------------------------
+    def _load(self, rows: list) -> list[StaffBooking]:
+        people: dict[int, list[Applicant]] = defaultdict(list)
+        ids = [r.id for r in rows]
+        for part in chunks(ids):
+            query = (
+                select(applicants)
+                .where(applicants.c.booking_id.in_(part))
+                .order_by(applicants.c.booking_id, applicants.c.position)
+            )
+            for p in self.conn.execute(query):
+                people[p.booking_id].append(Applicant(p.name, p.birth_date, p.nik))
+        return [
+            StaffBooking(
+                id=r.id,
+                code=r.code,
+                phone=r.phone,
+                slot=SlotRef(r.service_date, r.slot_time),
+                service_type=r.service_type,
+                passport_type=r.passport_type,
+                status=BookingStatus(r.status),
+                reschedule_count=r.reschedule_count,
+                attendance=Attendance(r.attendance) if r.attendance else None,
+                attendance_at=r.attendance_at,
+                applicants=tuple(people.get(r.id, ())),
+                anonymised_at=r.anonymised_at,
+                applicant_count=r.applicant_count,
+            )
+            for r in rows
+        ]
