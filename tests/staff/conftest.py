@@ -26,7 +26,8 @@ from antrean.store.repository import SqlStore
 from tests.conftest import NOW, person
 
 D, T = dt.date, dt.time
-MONDAY = D(2026, 12, 7)  # inside the booking window seen from NOW (Tue 1 Dec 2026, 09:00)
+MONDAY = D(2026, 12, 7)
+EXTRA_TABLES = {"events", "whatsapp_processed_messages", "whatsapp_statuses"}  # inside the booking window seen from NOW (Tue 1 Dec 2026, 09:00)
 
 
 @dataclass
@@ -49,13 +50,18 @@ def staff_env(database_url: str, tracker_url: str, monkeypatch) -> str:
 
 @pytest.fixture
 def run(staff_env: str, capsys, monkeypatch):
-    """Run ``antrean`` in-process: ``run("daftar", "besok", now=...)`` → Result."""
+    """Run ``antrean`` in-process: ``run("daftar", "besok", now=...)`` → Result.
+
+    ``now`` fixes the clock for this one run; otherwise it is ``NOW``.
+    """
 
     def _run(*argv: str, now: dt.datetime | None = None) -> Result:
-        if now is not None:
-            monkeypatch.setenv("LAW_FIXED_NOW", now.isoformat())
+        monkeypatch.setenv("LAW_FIXED_NOW", (now or NOW).isoformat())
         capsys.readouterr()
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        finally:
+            monkeypatch.setenv("LAW_FIXED_NOW", NOW.isoformat())
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
@@ -82,10 +88,13 @@ def tracker_url(database_url: str, tmp_path) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
+    # The session's database outlives a test: empty the tables the slot store's TRUNCATE
+    # does not know, Rasa's and the WhatsApp channel's.
     engine = create_engine(database_url, future=True)
-    if inspect(engine).has_table("events"):
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM events"))
+    present = set(inspect(engine).get_table_names())
+    with engine.begin() as conn:
+        for table in EXTRA_TABLES & present:
+            conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
     yield database_url
 
