@@ -164,7 +164,8 @@ def long_day_label(day: dt.date) -> str:
 
 
 def percent(part: int, whole: int) -> str:
-    return "-" if whole == 0 else f"{100 * part / whole:.1f}%"
+    """``28,6%`` (Indonesian decimal comma); ``-`` when there is nothing to divide."""
+    return "-" if whole == 0 else f"{100 * part / whole:.1f}%".replace(".", ",")
 
 
 # --- output --------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def print_result(result: RetentionResult) -> None:
     print(("SIMULASI (--dry-run): tidak ada yang dihapus.\n" if result.dry_run else "")
           + f"Masa simpan {result.retention_days} hari: data pribadi booking sebelum "
           f"{day_label(result.first_kept)} dan percakapan sebelum "
-          f"{result.cutoff:%d-%m-%Y %H:%M} {verb}.")
+          f"{result.cutoff:%d-%m-%Y %H.%M} WIB {verb}.")
     print(f"  Booking dianonimkan     : {result.bookings} ({result.applicants} pemohon: nama, "
           "tanggal lahir, NIK; serta nomor WhatsApp)")
     print(f"  Permintaan petugas      : {result.handoffs}")

@@ -107,6 +107,10 @@ def build_report(
     return Report(first, last, days, messages, problem, threshold)
 
 
+def _line(label: str, value: str) -> str:
+    return f"{label:<26}: {value}"
+
+
 def print_report(report: Report, service: BookingService) -> None:
     print(f"Laporan {long_day_label(report.first)} s.d. {long_day_label(report.last)}\n")
     headers = ["Tanggal", "Booking", "Orang", "Batal", "Hadir", "Tdk hadir", "Belum",
@@ -120,18 +124,18 @@ def print_report(report: Report, service: BookingService) -> None:
                  report.fallback_rate()])
     print(render_table(headers, rows, right=range(1, 9)))
     print()
-    print(f"Booking (tidak batal)   : {total.bookings} ({total.people} orang)")
-    print(f"Pembatalan              : {total.cancelled} dari {total.bookings + total.cancelled}"
-          f" booking ({report.cancellation_rate()})")
-    print(f"Tidak hadir             : {total.no_show} dari {total.arrived + total.no_show} "
-          f"yang ditandai ({report.no_show_rate()}); {total.unmarked} belum ditandai")
+    print(_line("Booking (tidak batal)", f"{total.bookings} ({total.people} orang)"))
+    print(_line("Pembatalan", f"{total.cancelled} dari {total.bookings + total.cancelled} "
+                f"booking ({report.cancellation_rate()})"))
+    print(_line("Tidak hadir", f"{total.no_show} dari {total.arrived + total.no_show} yang "
+                f"ditandai ({report.no_show_rate()}); {total.unmarked} belum ditandai"))
     if messages is None:
-        print(f"Percakapan              : tidak dibaca"
-              + (f" — {report.tracker_problem}" if report.tracker_problem else ""))
+        problem = f" — {report.tracker_problem}" if report.tracker_problem else ""
+        print(_line("Percakapan", f"tidak dibaca{problem}"))
         return
-    print(f"Pesan pemohon           : {messages.total}")
-    print(f"Tidak dipahami (fallback): {messages.fallback} ({report.fallback_rate()}; intent "
-          f"nlu_fallback atau keyakinan < {report.threshold:g})")
+    print(_line("Pesan pemohon", str(messages.total)))
+    print(_line("Tidak dipahami (fallback)", f"{messages.fallback} ({report.fallback_rate()}; "
+                f"intent nlu_fallback atau keyakinan < {report.threshold:g})"))
     if messages.per_intent:
         print("\nPesan per intent:")
         intent_rows = [[name, count, percent(count, messages.total)]

@@ -213,8 +213,8 @@ def print_slots(service: BookingService, day: dt.date) -> None:
     print(render_table(["Jam", "Kapasitas", "Terisi", "Sisa", "Diatur per"], rows, right=(1, 2, 3)))
 
 
-def _print_change(change: DateChange) -> None:
-    if change.bookings:
+def _print_change(change: DateChange, closing: bool = False) -> None:
+    if change.bookings and closing:
         print(f"  Sudah ada {change.bookings} booking ({change.people} orang) pada "
               f"{day_label(change.date)}; booking itu tetap berlaku. Daftar dan nomor untuk "
               f"dihubungi: antrean daftar {change.date.isoformat()} --telepon")
@@ -230,7 +230,7 @@ def run_close(ctx: StaffContext, args: argparse.Namespace) -> int:
     replaced = f" (alasan lama: {change.previous_reason})" if change.previous_reason else ""
     print(f"{long_day_label(day)} ditutup untuk pemesanan baru{replaced}.")
     print(f"Alasan yang disampaikan asisten: {' '.join(args.alasan.split())}")
-    _print_change(change)
+    _print_change(change, closing=True)
     return 0
 
 

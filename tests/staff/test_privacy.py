@@ -120,9 +120,9 @@ def test_retention_removes_personal_data_and_keeps_the_counts(
         assert count_rows(database_url, f"SELECT count(*) FROM {table.name}") == 1
 
     report = run("laporan", "--dari", "2026-10-01", "--sampai", "2026-10-31", "--tanpa-percakapan")
-    assert "Booking (tidak batal)   : 2 (3 orang)" in report.out
-    assert "Pembatalan              : 1 dari 3 booking" in report.out
-    assert "Tidak hadir             : 0 dari 1 yang ditandai" in report.out
+    assert "Booking (tidak batal)     : 2 (3 orang)" in report.out
+    assert "Pembatalan                : 1 dari 3 booking" in report.out
+    assert "Tidak hadir               : 0 dari 1 yang ditandai" in report.out
 
     again = run("hapus-data")
     assert "Booking dianonimkan     : 0 (0 pemohon" in again.out

@@ -59,11 +59,11 @@ def test_report_counts_bookings_attendance_and_messages(run, history):
     assert result.code == 0, result.err
     out = result.out
     assert "Laporan Senin, 23 November 2026 s.d. Selasa, 24 November 2026" in out
-    assert "Booking (tidak batal)   : 4 (5 orang)" in out
-    assert "Pembatalan              : 1 dari 5 booking (20.0%)" in out
-    assert "Tidak hadir             : 1 dari 2 yang ditandai (50.0%); 2 belum ditandai" in out
-    assert "Pesan pemohon           : 7" in out
-    assert "Tidak dipahami (fallback): 2 (28.6%" in out
+    assert "Booking (tidak batal)     : 4 (5 orang)" in out
+    assert "Pembatalan                : 1 dari 5 booking (20,0%)" in out
+    assert "Tidak hadir               : 1 dari 2 yang ditandai (50,0%); 2 belum ditandai" in out
+    assert "Pesan pemohon             : 7" in out
+    assert "Tidak dipahami (fallback) : 2 (28,6%" in out
     intents = {line.split()[0]: line.split()[1] for line in out.split("Pesan per intent:")[1]
                .splitlines()[3:] if line.strip()}
     assert intents == {"greet": "2", "ask_location": "1", "ask_fee": "1", "book_queue": "1",
@@ -88,12 +88,12 @@ def test_report_per_day_as_csv(run, history):
 def test_report_threshold_changes_what_fell_back(run, history):
     strict = run("laporan", "--dari", "2026-11-23", "--sampai", "2026-11-24", "--ambang", "0.85")
     # nlu_fallback, inform 0.3, greet 0.8, ask_fee 0.7 fall under 0.85
-    assert "Tidak dipahami (fallback): 4 (57.1%" in strict.out
+    assert "Tidak dipahami (fallback) : 4 (57,1%" in strict.out
 
 
 def test_report_without_conversations(run, history):
     result = run("laporan", "--dari", "2026-11-23", "--sampai", "2026-11-24", "--tanpa-percakapan")
-    assert result.code == 0 and "Percakapan              : tidak dibaca" in result.out
+    assert result.code == 0 and "Percakapan                : tidak dibaca" in result.out
 
 
 def test_report_when_the_tracker_store_is_missing(run, service, monkeypatch, tmp_path):
