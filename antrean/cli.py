@@ -150,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Basis data tidak dapat dipakai: {problem.__class__.__name__}: {first_line}",
               file=sys.stderr)
         return 3
+    except OSError as problem:  # e.g. the SQLite folder cannot be created
+        print(f"Berkas tidak dapat dipakai: {problem}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -16,6 +16,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from zoneinfo import ZoneInfo
 
 from antrean.clock import Clock, clock_from_env
 from antrean.config import OfficeConfig, load_config
@@ -52,11 +53,15 @@ class StaffContext:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "StaffContext":
+        try:
+            clock = clock_from_env()
+        except ValueError as exc:
+            raise StaffError(str(exc), 3) from None
         return cls(
             database_url=getattr(args, "db", None) or database_url_from_env(),
             config_path=getattr(args, "config", None),
             tracker_url=getattr(args, "tracker", None),
-            clock=clock_from_env(),
+            clock=clock,
             auto_migrate=os.environ.get(AUTO_MIGRATE_ENV, "1") != "0",
         )
 
@@ -83,8 +88,6 @@ class StaffContext:
         return self.now().date()
 
     def now(self) -> dt.datetime:
-        from zoneinfo import ZoneInfo
-
         return self.clock.now().astimezone(ZoneInfo(self.config.office.timezone))
 
     def close(self) -> None:

@@ -141,7 +141,8 @@ def run_list(ctx: StaffContext, args: argparse.Namespace) -> int:
         screen.append(["" if same else row[1], "" if same else row[2], row[4], row[5],
                        "" if same else f"{row[6]}/{row[7]}", "" if same else row[8]]
                       + ([] if not args.telepon else ["" if same else row[9]]))
-    headers = ["Jam", "Kode", "Nama", "NIK", "Layanan", "Status"] + (["Telepon"] if args.telepon else [])
+    headers = ["Jam", "Kode", "Nama", "NIK", "Layanan", "Status"]
+    headers += ["Telepon"] if args.telepon else []
     print(render_table(headers, screen))
     active = [b for b in found if not b.is_cancelled]
     arrived = sum(b.attendance is Attendance.ARRIVED for b in active)

@@ -199,5 +199,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--whatsapp", metavar="URL",
                    help="basis data tabel kanal WhatsApp (default: basis data booking)")
     p.add_argument("--tanpa-percakapan", action="store_true",
-                   help="lewati tracker store (mis. bila tracker store dibersihkan dengan cara lain)")
+                   help="lewati tracker store (mis. bila dibersihkan dengan cara lain)")
     p.set_defaults(handler=run_retention)

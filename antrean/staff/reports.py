@@ -173,7 +173,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Laporan per hari untuk satu rentang tanggal: booking, orang, batal, "
         "hadir, tidak hadir, belum ditandai, pesan pemohon dan bagian pesan yang tidak "
         "dipahami asisten (fallback), serta jumlah pesan per intent.")
-    p.add_argument("--dari", metavar="TANGGAL", help="tanggal awal (default 6 hari sebelum --sampai)")
+    p.add_argument("--dari", metavar="TANGGAL",
+                   help="tanggal awal (default 6 hari sebelum --sampai)")
     p.add_argument("--sampai", metavar="TANGGAL", help="tanggal akhir (default hari ini)")
     p.add_argument("--csv", metavar="FILE", help="tulis angka per hari ke file CSV (- = layar)")
     p.add_argument("--tracker", metavar="URL",

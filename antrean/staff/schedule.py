@@ -102,7 +102,8 @@ def slot_views(service: BookingService, day: dt.date) -> tuple[Closure | None, l
         usage = tx.usage(day, day)
     slots = []
     for time in service.slot_times:
-        override = "slot" if (day, time) in overrides else "tanggal" if (day, None) in overrides else ""
+        override = ("slot" if (day, time) in overrides
+                    else "tanggal" if (day, None) in overrides else "")
         slots.append(SlotView(time, calendar.capacity_of(service.config, day, time, overrides),
                               usage.get((day, time), 0), override))
     return calendar.closure_of(service.config, day, staff), slots
@@ -175,7 +176,8 @@ def _cell(view: DayView, today: dt.date) -> str:
     if view.date < today:
         return f"{view.date.day:2d}  -"
     if view.closure is not None:
-        return f"{view.date.day:2d}  {'LIBUR' if view.closure.reason is ClosureReason.HOLIDAY else 'TUTUP'}"
+        holiday = view.closure.reason is ClosureReason.HOLIDAY
+        return f"{view.date.day:2d}  {'LIBUR' if holiday else 'TUTUP'}"
     mark = "" if view.bookable else "*"
     return f"{view.date.day:2d}  {view.free}/{view.capacity}{mark}"
 
@@ -197,7 +199,8 @@ def print_calendar(service: BookingService, first: dt.date, weeks: int) -> None:
         rows.append([f"{monday:%d-%m-%Y}"] + cells)
     headers = ["Minggu mulai"] + [DAY_NAMES[d - 1] for d in weekdays]
     print(render_table(headers, rows))
-    notes = [v for v in views.values() if v.closure and v.closure.reason is not ClosureReason.WEEKEND]
+    notes = [v for v in views.values()
+             if v.closure and v.closure.reason is not ClosureReason.WEEKEND]
     if notes:
         print("\nTanggal tutup:")
         for view in notes:
@@ -208,8 +211,8 @@ def print_slots(service: BookingService, day: dt.date) -> None:
     closure, slots = slot_views(service, day)
     print(f"{long_day_label(day)}" + (f" — TUTUP ({closure_text(closure)})" if closure else ""))
     rows = [[f"{s.time:%H:%M}", s.capacity, s.taken, s.free, s.override] for s in slots]
-    total = [sum(s.capacity for s in slots), sum(s.taken for s in slots), sum(s.free for s in slots)]
-    rows.append(["jumlah", *total, ""])
+    rows.append(["jumlah", sum(s.capacity for s in slots), sum(s.taken for s in slots),
+                 sum(s.free for s in slots), ""])
     print(render_table(["Jam", "Kapasitas", "Terisi", "Sisa", "Diatur per"], rows, right=(1, 2, 3)))
 
 

@@ -26,8 +26,8 @@ from antrean.store.repository import SqlStore
 from tests.conftest import NOW, person
 
 D, T = dt.date, dt.time
-MONDAY = D(2026, 12, 7)
-EXTRA_TABLES = {"events", "whatsapp_processed_messages", "whatsapp_statuses"}  # inside the booking window seen from NOW (Tue 1 Dec 2026, 09:00)
+MONDAY = D(2026, 12, 7)  # inside the booking window seen from NOW (Tue 1 Dec 2026, 09:00)
+EXTRA_TABLES = {"events", "whatsapp_processed_messages", "whatsapp_statuses"}
 
 
 @dataclass

@@ -174,3 +174,10 @@ def test_tables_py_matches_the_migrated_schema(database_url):
 
 def test_console_script_is_declared():
     assert 'antrean = "antrean.cli:main"' in (PROJECT_ROOT / "pyproject.toml").read_text()
+
+
+def test_a_bad_fixed_clock_is_reported(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("LAW_DATABASE_URL", f"sqlite:///{tmp_path / 'law.db'}")
+    monkeypatch.setenv("LAW_FIXED_NOW", "besok pagi")
+    assert main(["kalender"]) == 3
+    assert "LAW_FIXED_NOW" in capsys.readouterr().err

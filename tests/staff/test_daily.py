@@ -1,4 +1,5 @@
-"""``daftar``, ``cari``, ``hadir``, ``tidak-hadir``, ``permintaan``, ``selesai`` on both backends."""
+"""``daftar``, ``cari``, ``hadir``, ``tidak-hadir``, ``permintaan``, ``selesai``, on both
+backends."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from antrean.clock import OFFICE_TZ
 from antrean.staff.store import Attendance
 from antrean.store.tables import bookings
 from tests.conftest import person
-from tests.staff.conftest import MONDAY, book
+from tests.staff.conftest import book
 
 D, T = dt.date, dt.time
 ON_MONDAY = dt.datetime(2026, 12, 7, 9, 40, tzinfo=OFFICE_TZ)
@@ -23,16 +24,20 @@ ANI = person("Ani Lestari", D(1992, 5, 4), True, 2)
 def monday(service):
     """Three bookings on Monday 7 December (one of two people, one cancelled)."""
     group = book(service, "6281200000001", time=T(9), people=[person("Budi Santoso"), ANI])
-    single = book(service, "6281200000002", time=T(8), people=[person("Citra Dewi", D(1985, 1, 2), True, 3)])
-    late = book(service, "6281200000003", time=T(14, 30), people=[person("Dodi", D(1970, 7, 8), serial=4)])
-    cancelled = book(service, "6281200000004", time=T(10), people=[person("Eko", D(1999, 9, 9), serial=5)])
+    single = book(service, "6281200000002", time=T(8),
+                  people=[person("Citra Dewi", D(1985, 1, 2), True, 3)])
+    late = book(service, "6281200000003", time=T(14, 30),
+                people=[person("Dodi", D(1970, 7, 8), serial=4)])
+    cancelled = book(service, "6281200000004", time=T(10),
+                     people=[person("Eko", D(1999, 9, 9), serial=5)])
     service.cancel(cancelled.code)
     return group, single, late, cancelled
 
 
 def attendance(service, code):
     with service.store.transaction() as tx:
-        return tx.conn.execute(select(bookings.c.attendance).where(bookings.c.code == code)).scalar()
+        query = select(bookings.c.attendance).where(bookings.c.code == code)
+        return tx.conn.execute(query).scalar()
 
 
 def test_list_shows_names_masked_nik_code_time_status(run, monday):

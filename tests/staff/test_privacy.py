@@ -29,7 +29,8 @@ def at(month: int, day: int, hour: int = 10) -> dt.datetime:
 def past(office_config, store, service, conversations, database_url, run):
     """Bookings, conversations, hand-off requests and WhatsApp rows, old and recent."""
     october = service_at(office_config, store, at(10, 1))
-    served = book(october, OLD, D(2026, 10, 5), T(9), [person(), person("Ani", D(1992, 5, 4), True, 2)])
+    served = book(october, OLD, D(2026, 10, 5), T(9),
+                  [person(), person("Ani", D(1992, 5, 4), True, 2)])
     never_expired = book(october, "6281200000002", D(2026, 10, 30), T(9), serial=3)
     cancelled = book(october, "6281200000003", D(2026, 10, 6), T(9), serial=4)
     october.cancel(cancelled.code)
@@ -139,7 +140,9 @@ def test_staff_tools_on_an_anonymised_booking(run, service, past):
     assert refused.code == 1 and "sudah dihapus" in refused.out
 
 
-def test_missing_tracker_store_fails_loudly_unless_skipped(run, service, past, monkeypatch, tmp_path):
+def test_missing_tracker_store_fails_loudly_unless_skipped(
+    run, service, past, monkeypatch, tmp_path
+):
     monkeypatch.setenv("LAW_TRACKER_URL", f"sqlite:///{tmp_path / 'typo.db'}")
     result = run("hapus-data")
     assert result.code == 3 and "Tracker store tidak ditemukan" in result.err

@@ -118,8 +118,8 @@ def test_fell_back_reads_rasa_parse_data():
 
 def test_threshold_comes_from_the_fallback_classifier(tmp_path):
     config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump({"pipeline": [{"name": "DIETClassifier"},
-                                                   {"name": "FallbackClassifier", "threshold": 0.42}]}))
+    pipeline = [{"name": "DIETClassifier"}, {"name": "FallbackClassifier", "threshold": 0.42}]
+    config.write_text(yaml.safe_dump({"pipeline": pipeline}))
     assert fallback_threshold(config) == 0.42
     config.write_text(yaml.safe_dump({"pipeline": [{"name": "DIETClassifier"}]}))
     assert fallback_threshold(config) == RASA_DEFAULT_THRESHOLD

@@ -115,7 +115,8 @@ def test_capacity_below_the_places_taken_warns(run, service):
 
 
 def test_calendar_shows_free_places_per_day(run, service):
-    book(service, "6281200000001", day=D(2026, 12, 2), people=[person(), person("Ani", D(1992, 5, 4), True, 2)])
+    book(service, "6281200000001", day=D(2026, 12, 2),
+         people=[person(), person("Ani", D(1992, 5, 4), True, 2)])
     result = run("kalender", "--minggu", "2")
     assert result.code == 0
     lines = result.out.splitlines()
