@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from antrean.masking import mask_numbers_in_text
 from antrean.service import BookingService
 from antrean.staff.common import (
     StaffContext,
@@ -95,7 +96,7 @@ def apply_retention(
             result.conversations = len(senders)
             result.events = tracker.remove_before(cutoff, senders, dry_run)
         except SQLAlchemyError as exc:
-            result.tracker_problem = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+            result.tracker_problem = _problem(exc)
             log.error("retention: tracker store failed (%s)", exc.__class__.__name__)
 
     if not dry_run:
@@ -109,7 +110,7 @@ def apply_retention(
         try:
             result.whatsapp_rows = _whatsapp_rows(whatsapp_url, cutoff, dry_run)
         except SQLAlchemyError as exc:
-            result.whatsapp_problem = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+            result.whatsapp_problem = _problem(exc)
             log.error("retention: WhatsApp tables failed (%s)", exc.__class__.__name__)
     log.info(
         "retention%s: %d bookings, %d applicants, %d events of %d conversations, "
@@ -118,6 +119,11 @@ def apply_retention(
         result.conversations, result.handoffs, result.whatsapp_rows, first_kept,
     )
     return result
+
+
+def _problem(exc: Exception) -> str:
+    """The error's first line (never the statement's parameters), digit runs masked."""
+    return f"{exc.__class__.__name__}: {mask_numbers_in_text(str(exc).splitlines()[0])}"
 
 
 def _whatsapp_rows(url: str, cutoff: dt.datetime, dry_run: bool) -> int:

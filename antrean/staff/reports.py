@@ -134,8 +134,9 @@ def print_report(report: Report, service: BookingService) -> None:
         print(_line("Percakapan", f"tidak dibaca{problem}"))
         return
     print(_line("Pesan pemohon", str(messages.total)))
+    threshold = f"{report.threshold:g}".replace(".", ",")
     print(_line("Tidak dipahami (fallback)", f"{messages.fallback} ({report.fallback_rate()}; "
-                f"intent nlu_fallback atau keyakinan < {report.threshold:g})"))
+                f"intent nlu_fallback atau keyakinan < {threshold})"))
     if messages.per_intent:
         print("\nPesan per intent:")
         intent_rows = [[name, count, percent(count, messages.total)]
