@@ -1,6 +1,8 @@
 """Answers to questions, filled with facts from the office configuration."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,10 +11,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.presenters import Reply, booking_variables, date_button
+from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
 from actions.runtime import call, get_service
 from antrean.config import OfficeConfig
-from antrean.indonesian import bullet_list, format_rupiah, format_time
+from actions.manage import find_booking
+from antrean.indonesian import (
+    bullet_list,
+    format_date,
+    format_date_short,
+    format_rupiah,
+    format_time,
+)
+from antrean.masking import mask_phone
+from antrean.service import BookingService
+
+log = logging.getLogger(__name__)
 
 MAX_CHOICES = 10
 
@@ -69,6 +82,45 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
     return None
 
 
+def _book_button(title: str, **entities: str) -> dict[str, str]:
+    """A choice that starts a booking with the chosen date (and time) already filled."""
+    inner = ",".join('"%s":"%s"' % item for item in entities.items())
+    return {"title": title, "payload": "/book_queue{%s}" % inner}
+
+
+async def availability_reply(service: BookingService, tracker: Tracker) -> Reply:
+    """Free times of the day asked about, else the next days with free places."""
+    places = parsing.applicant_count(next(tracker.get_latest_entity_values("applicant_count"),
+                                          None)) or 1
+    wanted = next(tracker.get_latest_entity_values("date"), None)
+    day = parsing.date_value(wanted, "", service.today()) if wanted else None
+    if day is not None:
+        refusal = await call(service.check_slot, day)
+        if refusal is not None:
+            reply = refusal_reply(service.config, refusal)
+            reply.buttons = [_book_button(b["title"], date=b["payload"].split('"')[3])
+                             for b in reply.buttons]
+            return reply
+        free = [s for s in await call(service.availability, day, day) if s.free >= places]
+        if free:
+            return Reply("utter_availability_day", {"date_text": format_date(day)},
+                         [_book_button(f"{s.slot.time:%H.%M} ({s.free} sisa)", date=day.isoformat(),
+                                       time=f"{s.slot.time:%H:%M}") for s in free[:MAX_CHOICES]])
+    days = await call(service.free_days, places)
+    if not days:
+        return Reply("utter_no_availability")
+    by_day: dict[dt.date, int] = {}
+    for slot in await call(service.bookable_slots, places):
+        by_day[slot.slot.date] = by_day.get(slot.slot.date, 0) + slot.free
+    lines = [f"{format_date(d.slot.date)}: {by_day[d.slot.date]} tempat, mulai "
+             f"{format_time(d.slot.time)}" for d in days[:5]]
+    variables = {"days_text": bullet_list(lines),
+                 "asked_text": format_date(day) + " sudah penuh. " if day else ""}
+    return Reply("utter_availability", variables,
+                 [_book_button(format_date_short(d.slot.date), date=d.slot.date.isoformat())
+                  for d in days[:MAX_CHOICES]])
+
+
 class ActionAnswerQuestion(Action):
     """Answers fees, documents, hours, location, pickup, hand-off and scope questions."""
 
@@ -80,15 +132,47 @@ class ActionAnswerQuestion(Action):
         service = get_service()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         if intent == "ask_availability":
-            days = await call(service.free_days, 1)
-            if not days:
-                Reply("utter_no_availability").send(dispatcher)
-            else:
-                Reply("utter_availability", {},
-                      [date_button(d) for d in days[:MAX_CHOICES]]).send(dispatcher)
+            (await availability_reply(service, tracker)).send(dispatcher)
             return []
+        if intent == "request_human":
+            request = await call(service.flag_for_human, tracker.sender_id, "request_human",
+                                 recent_user_texts(tracker))
+            log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
         reply = question_reply(service.config, intent, tracker)
         (reply or Reply("utter_default")).send(dispatcher)
+        return []
+
+
+def recent_user_texts(tracker: Tracker, limit: int = 3) -> str:
+    """The applicant's last few messages, oldest first, for the staff member taking over."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    return " / ".join(t for t in texts[-limit:] if t)
+
+
+def fallback_streak(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row the assistant did not understand."""
+    streak = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+            break
+        streak += 1
+    return streak
+
+
+class ActionFallback(Action):
+    """Not understood: first ask to rephrase, from the second time on offer a menu and staff."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        if fallback_streak(tracker) < 2:
+            Reply("utter_default").send(dispatcher)
+        else:
+            Reply("utter_fallback_menu", {}, menu_buttons()).send(dispatcher)
         return []
 
 
@@ -101,7 +185,7 @@ class ActionCheckBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
-        booking = await call(service.active_booking, tracker.sender_id)
+        booking = await find_booking(service, tracker)
         if booking is None:
             Reply("utter_no_active_booking").send(dispatcher)
         else:

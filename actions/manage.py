@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -71,7 +71,9 @@ class ActionKeepBooking(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_cancel_kept")
-        return []
+        # Also ends a reschedule stopped half-way; the rules expect it in every case.
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                SlotSet("booking_date", None), SlotSet("booking_time", None)]
 
 
 class ActionStartReschedule(Action):
@@ -93,7 +95,8 @@ class ActionStartReschedule(Action):
             return [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
         Reply("utter_reschedule_current", booking_variables(service.config, booking)
               ).send(dispatcher)
-        return [SlotSet("booking_code", booking.code), SlotSet("reschedule_allowed", True)]
+        return [SlotSet("booking_code", booking.code), SlotSet("reschedule_allowed", True),
+                SlotSet("reschedule_places", booking.size)]
 
 
 class ActionRescheduleBooking(Action):

@@ -95,3 +95,32 @@ def birth_date(value: Any, text: str, today: dt.date) -> dt.date | None:
         except ValueError:
             return None
     return date_value(value, text, today)
+
+
+_COUNT_WORDS = {
+    "sendiri": 1, "sendirian": 1, "satu": 1, "seorang": 1, "aku aja": 1, "saya aja": 1,
+    "berdua": 2, "dua": 2, "bertiga": 3, "tiga": 3, "berempat": 4, "empat": 4,
+    "berlima": 5, "lima": 5, "berenam": 6, "enam": 6, "tujuh": 7, "delapan": 8,
+    "sembilan": 9, "sepuluh": 10,
+}
+_COUNT_DIGITS = re.compile(r"(?<![\d/.:-])(\d{1,2})(?![\d/.:-])")
+
+
+def applicant_count(value: Any, text: str = "") -> int | None:
+    """How many people a booking is for: ``2``, ``"3 orang"``, ``"berdua"``, ``"saya sendiri"``.
+
+    Returns the number as written (the form validator refuses more than the office allows),
+    or None when the text names no count.
+    """
+    raw = _first(value)
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return int(raw)
+    for candidate in (str(raw or ""), text or ""):
+        lowered = candidate.lower()
+        digits = _COUNT_DIGITS.search(lowered)
+        if digits:
+            return int(digits.group(1))
+        for word, number in sorted(_COUNT_WORDS.items(), key=lambda item: -len(item[0])):
+            if re.search(rf"\b{word}\b", lowered):
+                return number
+    return None

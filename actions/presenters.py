@@ -34,6 +34,23 @@ class Reply:
                                  **self.variables)
 
 
+# What the assistant can do, offered when it did not understand (and after a stray choice).
+MENU = (
+    ("Daftar antrean", "/book_queue"),
+    ("Cek antrean saya", "/check_booking"),
+    ("Ubah jadwal", "/reschedule_booking"),
+    ("Batalkan antrean", "/cancel_booking"),
+    ("Syarat dokumen", "/ask_requirements"),
+    ("Biaya paspor", "/ask_fee"),
+    ("Jam & lokasi kantor", "/ask_location"),
+    ("Bicara dengan petugas", "/request_human"),
+)
+
+
+def menu_buttons() -> list[dict[str, str]]:
+    return [{"title": title, "payload": payload} for title, payload in MENU]
+
+
 def slot_button(slot: SlotAvailability, with_date: bool = True) -> dict[str, str]:
     """A choice of one slot; the payload carries date and time as entities."""
     title = f"{format_date_short(slot.slot.date)} {slot.slot.time:%H.%M}" if with_date else (

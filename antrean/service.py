@@ -166,6 +166,14 @@ class BookingService:
             return booking
         return None
 
+    def nik_booking_refusal(self, nik: str) -> NikHasBooking | None:
+        """The refusal a reservation would meet because ``nik`` already holds a booking."""
+        with self.store.transaction() as tx:
+            booking = tx.active_by_nik(nik)
+        if booking and booking.slot.date >= self.today():
+            return NikHasBooking(nik_masked=mask_nik(nik), applicant_index=0)
+        return None
+
     def find_by_code(self, raw_code: str) -> Booking | None:
         code = codes.normalise_code(raw_code)
         if not codes.is_valid_code(code, self.config.booking.code_length):

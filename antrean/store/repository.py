@@ -159,6 +159,11 @@ class StoreSession:
         )
         return {r.nik_active for r in rows}
 
+    def active_by_nik(self, nik: str) -> Booking | None:
+        owner = select(applicants.c.booking_id).where(applicants.c.nik_active == nik)
+        row = self.conn.execute(select(bookings).where(bookings.c.id.in_(owner))).first()
+        return self._load(row) if row else None
+
     def by_code(self, code: str) -> Booking | None:
         row = self.conn.execute(select(bookings).where(bookings.c.code == code)).first()
         return self._load(row) if row else None

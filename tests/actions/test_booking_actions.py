@@ -6,21 +6,29 @@ import datetime as dt
 import pytest
 
 from actions.answers import ActionAnswerQuestion, ActionCheckBooking
-from actions.booking import (
+from actions.booking import ActionReserveBooking
+from actions.booking_form import (
     ActionAskBookingDate,
     ActionAskBookingTime,
-    ActionReserveBooking,
+    ActionAskNik,
     ValidateBookingForm,
 )
 from actions import runtime
 from actions.manage import ActionAskCancel, ActionCancelBooking, ActionStartReschedule
 from tests.actions.conftest import make_tracker, responses, run_action, run_validator
 
-COMPLETE = {
-    "service_type": "baru", "passport_type": "elektronik", "booking_date": "2026-12-07",
-    "booking_time": "09:00", "person_name": "Budi Santoso", "birth_date": "1990-03-12",
-    "nik": "3171011203900003",
-}
+BUDI = {"name": "Budi Santoso", "birth_date": "1990-03-12", "nik": "3171011203900003"}
+
+
+def draft(*people: dict, **slots: str) -> dict:
+    """The slots of a booking ready to confirm: schedule plus the complete applicants."""
+    people = people or (BUDI,)
+    return {"service_type": "baru", "passport_type": "elektronik", "booking_date": "2026-12-07",
+            "booking_time": "09:00", "applicant_count": len(people),
+            "applicants": [dict(p) for p in people], **slots}
+
+
+COMPLETE = draft()
 
 
 @pytest.mark.parametrize(
@@ -49,7 +57,7 @@ COMPLETE = {
     ],
 )
 def test_form_validation(action_env, slot, value, text, expected, response):
-    tracker = make_tracker(slots={"birth_date": "1990-03-12"}, text=text,
+    tracker = make_tracker(slots={"birth_date": "1990-03-12", "applicant_count": 1}, text=text,
                            active_loop="booking_form")
     result, messages = run_validator(ValidateBookingForm(), slot, value, tracker)
     assert result == {slot: expected}
@@ -98,7 +106,8 @@ def test_reserve_confirms_and_clears_the_draft(action_env):
     assert booking is not None
     assert {"event": "slot", "name": "booking_code", "value": booking.code} in [
         {k: e[k] for k in ("event", "name", "value")} for e in events]
-    assert {e["name"]: e["value"] for e in events if e["name"] == "nik"} == {"nik": None}
+    assert {e["name"]: e["value"] for e in events if e["name"] == "applicants"} == {
+        "applicants": None}
     variables = messages[0]
     assert variables["date_text"] == "Senin, 7 Desember 2026"
     assert variables["arrive_minutes"] == 30 and "e-KTP" in variables["documents"]
@@ -106,7 +115,7 @@ def test_reserve_confirms_and_clears_the_draft(action_env):
 
 def test_second_reservation_is_refused_by_number(action_env):
     run_action(ActionReserveBooking(), make_tracker(slots=COMPLETE))
-    other = {**COMPLETE, "nik": "3171015204920002", "birth_date": "1992-04-12"}
+    other = draft({"name": "Siti Aminah", "nik": "3171015204920002", "birth_date": "1992-04-12"})
     events, messages = run_action(ActionReserveBooking(), make_tracker(slots=other))
     assert responses(messages) == ["utter_refused_number_has_booking"]
     assert events[-1]["value"] == "number_has_booking"
@@ -129,8 +138,7 @@ def test_check_cancel_and_rebook(action_env):
 
 
 def test_reschedule_refused_after_the_deadline(action_env, monkeypatch):
-    run_action(ActionReserveBooking(), make_tracker(slots={**COMPLETE,
-                                                         "booking_date": "2026-12-02"}))
+    run_action(ActionReserveBooking(), make_tracker(slots=draft(booking_date="2026-12-02")))
     _, messages = run_action(ActionStartReschedule(), make_tracker())
     assert responses(messages) == ["utter_reschedule_current"]  # 1 Dec: the day before
     monkeypatch.setenv("LAW_FIXED_NOW", "2026-12-02T07:00:00+07:00")  # the booked day
@@ -159,16 +167,16 @@ def test_fees_come_from_the_configuration(action_env):
 
 
 def test_priority_groups_are_told_about_walk_in_service(action_env):
-    elderly = {**COMPLETE, "birth_date": "1960-03-12", "nik": "3171011203600003"}
+    elderly = draft({**BUDI, "birth_date": "1960-03-12", "nik": "3171011203600003"})
     _, messages = run_action(ActionReserveBooking(), make_tracker(slots=elderly))
     assert responses(messages) == ["utter_booking_confirmed", "utter_priority_info"]
-    child = {**COMPLETE, "birth_date": "2023-03-12", "nik": "3171011203230004"}
+    child = draft({**BUDI, "birth_date": "2023-03-12", "nik": "3171011203230004"})
     _, messages = run_action(ActionReserveBooking(), make_tracker("62812", slots=child))
     assert responses(messages) == ["utter_booking_confirmed", "utter_priority_info"]
 
 
 def test_service_and_passport_questions_offer_choices(action_env):
-    from actions.booking import ActionAskPassportType, ActionAskServiceType
+    from actions.booking_form import ActionAskPassportType, ActionAskServiceType
 
     _, messages = run_action(ActionAskServiceType(), make_tracker())
     assert responses(messages) == ["utter_ask_service_type"]
@@ -176,3 +184,216 @@ def test_service_and_passport_questions_offer_choices(action_env):
         '/inform{"service_type":"%s"}' % v for v in ("baru", "penggantian", "hilang", "rusak")]
     _, messages = run_action(ActionAskPassportType(), make_tracker())
     assert len(messages[0]["buttons"]) == 2
+
+
+# --- group bookings ----------------------------------------------------------------------
+def required(tracker) -> list[str]:
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    return asyncio.run(ValidateBookingForm().required_slots([], CollectingDispatcher(),
+                                                            tracker, {}))
+
+
+@pytest.mark.parametrize("value, text, expected, response", [
+    ("2", "2", 2, None),
+    (None, "berdua sama istri", 2, None),
+    (None, "saya sendiri aja", 1, None),
+    ("6", "6 orang", None, "utter_refused_too_many_applicants"),
+    (None, "banyak", None, "utter_invalid_applicant_count"),
+])
+def test_applicant_count_validation(action_env, value, text, expected, response):
+    result, messages = run_validator(ValidateBookingForm(), "applicant_count", value or text,
+                                     make_tracker(text=text, active_loop="booking_form"))
+    assert result["applicant_count"] == expected
+    assert responses(messages) == ([response] if response else [])
+
+
+def test_each_person_of_a_group_is_asked_for_in_turn(action_env):
+    slots = draft(applicant_count=2)
+    slots["applicants"] = []
+    assert required(make_tracker(slots=slots))[-3:] == ["person_name", "birth_date", "nik"]
+    # The first person's NIK completes them; the form empties the three slots for the next.
+    first = {**slots, "person_name": "Budi Santoso", "birth_date": "1990-03-12"}
+    result, _ = run_validator(ValidateBookingForm(), "nik", "3171011203900003",
+                              make_tracker(slots=first))
+    assert result == {"applicants": [BUDI], "person_name": None, "birth_date": None,
+                      "nik": None}
+    twin = {**slots, "applicants": [BUDI], "person_name": "Bayu Santoso",
+            "birth_date": "1990-03-12"}
+    _, messages = run_action(ActionAskNik(), make_tracker(slots=twin))
+    assert messages[0]["name"] == "Bayu Santoso"
+    # The same NIK twice in one group is refused; the twin's own NIK completes the group.
+    result, messages = run_validator(ValidateBookingForm(), "nik", "3171011203900003",
+                                     make_tracker(slots=twin))
+    assert result == {"nik": None} and responses(messages) == ["utter_refused_duplicate_nik"]
+    result, _ = run_validator(ValidateBookingForm(), "nik", "3171011203900004",
+                              make_tracker(slots=twin))
+    assert len(result["applicants"]) == 2
+    assert "person_name" not in required(make_tracker(slots={**slots, **result}))
+
+
+def test_group_booking_takes_a_place_per_person(action_env):
+    siti = {"name": "Siti Aminah", "birth_date": "1992-04-12", "nik": "3171015204920002"}
+    _, messages = run_action(ActionReserveBooking(), make_tracker(slots=draft(BUDI, siti)))
+    assert responses(messages) == ["utter_booking_confirmed"]
+    assert messages[0]["names"] == "Budi Santoso dan Siti Aminah"
+    nine = next(s for s in action_env.availability(dt.date(2026, 12, 7), dt.date(2026, 12, 7))
+                if s.slot.time == dt.time(9))
+    assert nine.taken == 2
+
+
+def test_a_day_without_room_for_the_group_offers_other_days(action_env):
+    for slot_time in action_env.slot_times:
+        action_env.set_capacity(dt.date(2026, 12, 7), slot_time, 2)
+    tracker = make_tracker(slots={"applicant_count": 3}, text="senin depan")
+    result, messages = run_validator(ValidateBookingForm(), "booking_date", "2026-12-07", tracker)
+    assert result == {"booking_date": None}
+    assert responses(messages) == ["utter_day_full"]
+    assert messages[0]["buttons"] and '"2026-12-07"' not in messages[0]["buttons"][0]["payload"]
+    # The same day is fine for two.
+    result, _ = run_validator(ValidateBookingForm(), "booking_date", "2026-12-07",
+                              make_tracker(slots={"applicant_count": 2}, text="senin depan"))
+    assert result == {"booking_date": "2026-12-07"}
+
+
+def test_nik_already_booked_elsewhere_is_refused_when_typed(action_env):
+    run_action(ActionReserveBooking(), make_tracker("6281299990000", slots=COMPLETE))
+    tracker = make_tracker(slots={"person_name": "Budi Santoso", "birth_date": "1990-03-12"})
+    result, messages = run_validator(ValidateBookingForm(), "nik", "3171011203900003", tracker)
+    assert result == {"nik": None}
+    assert responses(messages) == ["utter_refused_nik_has_booking"]
+    assert messages[0]["nik_masked"].endswith("0003") and "3171" not in messages[0]["nik_masked"]
+
+
+# --- start, change, stop ----------------------------------------------------------------------
+def test_a_number_with_a_booking_is_told_before_any_question(action_env):
+    from actions.booking import ActionStartBooking
+
+    events, messages = run_action(ActionStartBooking(), make_tracker(intent="book_queue"))
+    assert messages == [] and events[0]["value"] is True
+    run_action(ActionReserveBooking(), make_tracker(slots=COMPLETE))
+    events, messages = run_action(ActionStartBooking(), make_tracker(intent="book_queue"))
+    assert responses(messages) == ["utter_refused_number_has_booking"]
+    assert events[0] == {**events[0], "name": "can_book", "value": False}
+
+
+def test_summary_lists_every_person_with_masked_nik(action_env):
+    from actions.booking import ActionBookingSummary
+
+    siti = {"name": "Siti Aminah", "birth_date": "1992-04-12", "nik": "3171015204920002"}
+    _, messages = run_action(ActionBookingSummary(), make_tracker(slots=draft(BUDI, siti)))
+    assert responses(messages) == ["utter_booking_summary"]
+    text = messages[0]["applicants_text"]
+    assert "1. Budi Santoso" in text and "2. Siti Aminah" in text
+    assert "3171011203900003" not in text and "0003" in text
+    assert messages[0]["count"] == 2
+
+
+@pytest.mark.parametrize("entities, expected", [
+    ([{"entity": "date", "value": "2026-12-11"}], {"booking_date": "2026-12-11"}),
+    ([{"entity": "time", "value": "10:00"}], {"booking_time": "10:00"}),
+    ([{"entity": "applicant_count", "value": "2"}], {"applicant_count": "2"}),
+    ([{"entity": "field", "value": "booking_date"}], {"booking_date": None, "booking_time": None}),
+    ([{"entity": "field", "value": "applicants"}],
+     {"applicant_count": None, "applicants": [], "person_name": None, "birth_date": None,
+      "nik": None}),
+])
+def test_corrections_set_or_empty_the_slots_to_check_again(action_env, entities, expected):
+    from actions.booking import ActionChangeBooking
+
+    events, messages = run_action(ActionChangeBooking(),
+                                  make_tracker(slots=COMPLETE, entities=entities))
+    assert {e["name"]: e["value"] for e in events} == expected and messages == []
+
+
+def test_a_change_without_anything_recognisable_asks_which_part(action_env):
+    from actions.booking import ActionChangeBooking
+
+    events, messages = run_action(ActionChangeBooking(), make_tracker(slots=COMPLETE))
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+    assert responses(messages) == ["utter_ask_change"]
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert '/inform{"field":"booking_date"}' in payloads and "/cancel_booking" in payloads
+
+
+def test_stopping_half_way_ends_the_form_and_drops_the_draft(action_env):
+    from actions.booking import ActionDiscardBooking
+
+    events, messages = run_action(ActionDiscardBooking(),
+                                  make_tracker(slots=COMPLETE, active_loop="booking_form"))
+    assert responses(messages) == ["utter_booking_discarded"]
+    assert events[0]["event"] == "active_loop" and events[0]["name"] is None
+    assert {e["name"]: e["value"] for e in events[1:]}["booking_date"] is None
+
+
+# --- fallback and hand-off -----------------------------------------------------------------
+def _user(text: str, intent: str) -> dict:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+def test_fallback_asks_to_rephrase_then_offers_a_menu_with_staff(action_env):
+    from actions.answers import ActionFallback
+
+    tracker = make_tracker(intent="nlu_fallback")
+    tracker.events = [_user("halo", "greet"), {"event": "bot"}, _user("asdf qwer", "nlu_fallback")]
+    _, messages = run_action(ActionFallback(), tracker)
+    assert responses(messages) == ["utter_default"]
+    tracker.events += [{"event": "bot"}, _user("zxcv", "nlu_fallback")]
+    _, messages = run_action(ActionFallback(), tracker)
+    assert responses(messages) == ["utter_fallback_menu"]
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+    assert len(messages[0]["buttons"]) <= 10  # fits a WhatsApp list
+
+
+def test_request_human_flags_the_conversation_for_staff(action_env):
+    tracker = make_tracker(intent="request_human", text="mau ngomong sama petugas")
+    tracker.events = [_user("nik 3171011203900003 ditolak terus", "inform"),
+                      _user("mau ngomong sama petugas", "request_human")]
+    _, messages = run_action(ActionAnswerQuestion(), tracker)
+    assert responses(messages) == ["utter_request_human"]
+    assert messages[0]["contact_phone"]
+    [flagged] = action_env.handoffs()
+    assert flagged.phone == "6281200000001" and flagged.reason == "request_human"
+    assert "3171011203900003" not in flagged.message and "petugas" in flagged.message
+
+
+def test_check_finds_a_booking_by_its_code_from_another_number(action_env):
+    _, _ = run_action(ActionReserveBooking(), make_tracker(slots=COMPLETE))
+    code = action_env.active_booking("6281200000001").code
+    tracker = make_tracker("6281999999999", intent="check_booking",
+                           entities=[{"entity": "booking_code", "value": code}])
+    _, messages = run_action(ActionCheckBooking(), tracker)
+    assert responses(messages) == ["utter_booking_status"]
+
+
+def test_availability_lists_next_days_and_starts_a_booking_from_a_choice(action_env):
+    _, messages = run_action(ActionAnswerQuestion(), make_tracker(intent="ask_availability"))
+    assert responses(messages) == ["utter_availability"]
+    assert "Rabu, 2 Desember 2026: 350 tempat, mulai 08.00 WIB" in messages[0]["days_text"]
+    assert messages[0]["buttons"][0]["payload"] == '/book_queue{"date":"2026-12-02"}'
+
+
+def test_availability_of_a_named_day_gives_its_free_times(action_env):
+    action_env.set_capacity(dt.date(2026, 12, 7), dt.time(8), 0)
+    asked = make_tracker(intent="ask_availability", text="senin depan masih ada?",
+                         entities=[{"entity": "date", "value": "2026-12-07"}])
+    _, messages = run_action(ActionAnswerQuestion(), asked)
+    assert responses(messages) == ["utter_availability_day"]
+    assert messages[0]["buttons"][0]["payload"] == (
+        '/book_queue{"date":"2026-12-07","time":"08:30"}')  # 08:00 is full
+    holiday = make_tracker(intent="ask_availability", text="tgl 25 buka?",
+                           entities=[{"entity": "date", "value": "2026-12-25"}])
+    _, messages = run_action(ActionAnswerQuestion(), holiday)
+    assert responses(messages) == ["utter_refused_day_closed_holiday"]
+    assert messages[0]["buttons"][0]["payload"].startswith('/book_queue{"date":"2026-12-')
+
+
+def test_a_stray_choice_without_a_booking_in_progress_offers_the_menu(action_env):
+    from actions.booking import ActionChangeBooking
+
+    tracker = make_tracker(entities=[{"entity": "time", "value": "10:00"}])
+    events, messages = run_action(ActionChangeBooking(), tracker)
+    assert responses(messages) == ["utter_fallback_menu"]
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]

@@ -31,7 +31,7 @@ def find_model() -> Path | None:
     return models[-1] if models else None
 
 
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

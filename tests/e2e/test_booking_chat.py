@@ -44,7 +44,8 @@ def test_happy_path_booking_creates_a_real_booking(bot):
     script = [
         ("mau daftar antrian paspor", "service_type"),
         ("paspor baru", "passport_type"),
-        ("yang elektronik", "booking_date"),
+        ("yang elektronik", "applicant_count"),
+        ("saya sendiri", "booking_date"),
         ("senin depan", "booking_time"),
         ("jam 9", "person_name"),
         ("Budi Santoso", "birth_date"),
@@ -69,16 +70,15 @@ def test_happy_path_booking_creates_a_real_booking(bot):
     assert "Senin, 7 Desember 2026" in text
 
 
-def test_second_booking_from_the_same_number_is_refused(bot):
+def test_second_booking_from_the_same_number_is_refused_before_any_question(bot):
     sender = "6281234567890"  # booked in the previous test
     before = _service(bot.tmp).active_booking(sender)
     assert before is not None
-    for text in ["daftar antrean lagi dong", "perpanjangan", "biasa", "selasa depan", "jam 10",
-                 "Ani Lestari", "04-05-1992", "3171014405920002", "iya"]:
-        bot.say(sender, text)
-    events = bot.tracker(sender)["events"]
-    assert any(e["event"] == "slot" and e["name"] == "booking_refusal"
-               and e["value"] == "number_has_booking" for e in events)
+    replies = bot.say(sender, "daftar antrean lagi dong")
+    text = " ".join(r.get("text", "") for r in replies)
+    assert before.code[:4] in text  # the refusal names the booking the number already has
+    tracker = bot.tracker(sender)
+    assert tracker["slots"]["can_book"] is False and not tracker["active_loop"]
     assert _service(bot.tmp).active_booking(sender) == before
 
 
@@ -102,3 +102,83 @@ def test_legacy_cancel_asks_before_cancelling(bot):
 
 def _user_turns(bot, sender) -> int:
     return sum(1 for e in bot.tracker(sender)["events"] if e["event"] == "user")
+
+
+def _texts(replies) -> str:
+    return " ".join(r.get("text", "") for r in replies)
+
+
+def test_group_booking_from_one_rich_message_with_a_correction(bot):
+    """Everything the first message says is taken; only the rest is asked; a correction at
+    the summary is applied and checked before the booking is made."""
+    sender = "6281400000004"
+    bot.say(sender, "mau bikin paspor baru lusa jam 9 buat 2 orang")
+    slots = bot.tracker(sender)["slots"]
+    assert (slots["service_type"], slots["booking_date"], slots["booking_time"],
+            slots["applicant_count"]) == ("baru", "2026-12-03", "09:00", 2)
+    assert slots["requested_slot"] == "passport_type"
+    for text, asked_next in [("elektronik", "person_name"), ("Budi Santoso", "birth_date"),
+                             ("12-03-1990", "nik"), ("3171011203900003", "person_name"),
+                             ("Sari Santoso", "birth_date"), ("05-06-1995", "nik")]:
+        bot.say(sender, text)
+        assert bot.tracker(sender)["slots"]["requested_slot"] == asked_next, text
+    replies = bot.say(sender, "3171014506950002")  # a woman: day + 40
+    assert "Pemohon (2 orang)" in _texts(replies)
+    replies = bot.say(sender, "eh jamnya jam 10 aja")
+    assert "10.00" in _texts(replies) and "Pemohon (2 orang)" in _texts(replies)
+    replies = bot.say(sender, "ya")
+    booking = _service(bot.tmp).active_booking(sender)
+    assert booking is not None and booking.slot.time == dt.time(10, 0)
+    assert booking.slot.date == dt.date(2026, 12, 3)
+    assert [a.name for a in booking.applicants] == ["Budi Santoso", "Sari Santoso"]
+    assert "Budi Santoso dan Sari Santoso" in _texts(replies)
+
+
+def test_question_mid_booking_then_back_and_stopping(bot):
+    sender = "6281500000005"
+    bot.say(sender, "daftar antrian dong")
+    bot.say(sender, "paspor hilang")
+    assert bot.tracker(sender)["slots"]["requested_slot"] == "passport_type"
+    replies = bot.say(sender, "biayanya berapa ya?")
+    assert "Rp" in _texts(replies)  # the fee answer, then the same question again
+    tracker = bot.tracker(sender)
+    assert tracker["active_loop"]["name"] == "booking_form"
+    assert tracker["slots"]["requested_slot"] == "passport_type"
+    assert tracker["slots"]["service_type"] == "hilang"  # nothing lost
+    bot.say(sender, "gak jadi deh")
+    tracker = bot.tracker(sender)
+    assert not tracker["active_loop"] and tracker["slots"]["service_type"] is None
+
+
+def test_not_understood_twice_offers_a_menu_and_staff_are_flagged(bot):
+    sender = "6281600000006"
+    first = bot.say(sender, "qwrtpsdfg zxcvbnm")
+    second = bot.say(sender, "hjkl mnbvc xzqw")
+    assert not first[0].get("buttons") and second[0].get("buttons")
+    payloads = [b["payload"] for b in second[0]["buttons"]]
+    assert "/request_human" in payloads
+    bot.say(sender, "/request_human")
+    flagged = [h for h in _service(bot.tmp).handoffs() if h.phone == sender]
+    assert len(flagged) == 1 and flagged[0].reason == "request_human"
+
+
+def test_reschedule_once_then_cancel(bot):
+    sender = "6281700000007"
+    for text in ["daftar antrian", "perpanjangan", "biasa", "1", "senin depan", "jam 8",
+                 "Dewi Lestari", "04-05-1992", "3171014405920002", "ya"]:
+        bot.say(sender, text)
+    booked = _service(bot.tmp).active_booking(sender)
+    assert booked is not None and booked.slot.date == dt.date(2026, 12, 7)
+    bot.say(sender, "mau ganti jadwal")
+    bot.say(sender, "rabu depan")
+    bot.say(sender, "jam 11")
+    moved = _service(bot.tmp).active_booking(sender)
+    assert (moved.slot.date, moved.slot.time) == (dt.date(2026, 12, 9), dt.time(11, 0))
+    assert moved.reschedule_count == 1
+    replies = bot.say(sender, "mau ganti jadwal lagi")
+    assert not bot.tracker(sender)["active_loop"]
+    assert _service(bot.tmp).active_booking(sender).slot == moved.slot
+    assert replies
+    bot.say(sender, "batalin antrian saya")
+    bot.say(sender, "iya")
+    assert _service(bot.tmp).active_booking(sender) is None
