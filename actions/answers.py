@@ -77,8 +77,8 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
         return Reply("utter_request_human", office)
     if intent == "bot_challenge":
         return Reply("utter_bot_challenge")
-    if intent == "out_of_scope":
-        return Reply("utter_out_of_scope", office)
+    if intent == "out_of_scope":  # says what is handled here, as choices
+        return Reply("utter_out_of_scope", office, menu_buttons())
     return None
 
 
