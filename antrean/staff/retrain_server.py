@@ -1,0 +1,150 @@
+"""The running Rasa server and the history of promoted models.
+
+A model is promoted by asking the server to load it (``PUT /model`` of Rasa's HTTP API, which
+needs ``rasa run --enable-api``; with ``--auth-token`` the token goes in the query string), and
+checked by ``GET /status``, which names the loaded model's id. The history is a stack of the
+models promoted in turn, kept in ``models/latih-ulang/riwayat.json``; rolling back loads the one
+under the top. Models that sit outside the retraining directory are copied into it before they
+become "previous", so pruning ``models/`` (``make train`` keeps two) cannot take them away.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from antrean.staff.common import StaffError
+from antrean.staff.retrain_model import IntentScores, ModelInfo, with_ticker
+
+RASA_URL_ENV = "LAW_RASA_URL"
+RASA_TOKEN_ENV = "LAW_RASA_TOKEN"
+DEFAULT_RASA_URL = "http://localhost:5005"
+HISTORY_FILE = "riwayat.json"
+KEPT_PREFIX = "cadangan-"  # not "law-": `make train` prunes models named law-*.tar.gz
+LOAD_TIMEOUT = 900.0  # seconds; the full model takes a while to load on a busy server
+
+
+class RasaServer:
+    """Rasa's HTTP API at ``url``."""
+
+    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+        self.url = (url or os.environ.get(RASA_URL_ENV) or DEFAULT_RASA_URL).rstrip("/")
+        self.token = token if token is not None else os.environ.get(RASA_TOKEN_ENV) or None
+
+    def _request(self, method: str, path: str, timeout: float, **kwargs: Any) -> requests.Response:
+        params = {"token": self.token} if self.token else None
+        try:
+            reply = requests.request(method, f"{self.url}{path}", params=params,
+                                     timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise StaffError(
+                f"Server Rasa di {self.url} tidak dapat dihubungi ({exc.__class__.__name__}). "
+                f"Pastikan server berjalan dengan --enable-api dan {RASA_URL_ENV} benar.", 3
+            ) from exc
+        if reply.status_code in (401, 403):
+            raise StaffError(
+                f"Server Rasa menolak permintaan ({reply.status_code}): periksa token di "
+                f"{RASA_TOKEN_ENV} (sama dengan --auth-token server).", 3)
+        return reply
+
+    def loaded_model(self) -> dict[str, Any] | None:
+        """``{"model_file", "model_id"}`` of the loaded model; None when none is loaded."""
+        reply = self._request("GET", "/status", timeout=30)
+        if reply.status_code == 409:  # Rasa: "No agent loaded"
+            return None
+        if reply.status_code != 200:
+            raise StaffError(f"GET /status gagal ({reply.status_code}): {_message(reply)}", 3)
+        return reply.json()
+
+    def load_model(self, model: Path) -> None:
+        """Ask the server to load ``model`` and wait until it has (PUT /model)."""
+        reply = with_ticker(
+            f"Memuat {model.name} ke server {self.url}",
+            lambda: self._request("PUT", "/model", timeout=LOAD_TIMEOUT,
+                                  json={"model_file": str(model.resolve())}))
+        if reply.status_code != 204:
+            raise StaffError(
+                f"Server tidak dapat memuat {model.name} ({reply.status_code}): "
+                f"{_message(reply)}. Model yang lama tetap dipakai.", 1)
+
+
+def _message(reply: requests.Response) -> str:
+    try:
+        return str(reply.json().get("message") or reply.text)[:300]
+    except ValueError:
+        return reply.text[:300]
+
+
+# --- history -----------------------------------------------------------------------------
+@dataclass
+class Promotion:
+    model: str  # path of the archive
+    model_id: str
+    at: str  # when it became active (ISO)
+
+
+@dataclass
+class History:
+    """What the loop remembers between commands."""
+
+    path: Path
+    promoted: list[Promotion] = field(default_factory=list)  # the last one is active
+    latest_candidate: str | None = None
+    scores: dict[str, dict] = field(default_factory=dict)  # "<model_id>:<test digest>" → scores
+
+    @classmethod
+    def load(cls, directory: Path) -> "History":
+        path = directory / HISTORY_FILE
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(path, [Promotion(**p) for p in data.get("promoted", [])],
+                       data.get("latest_candidate"), data.get("scores", {}))
+        except (ValueError, TypeError) as exc:
+            raise StaffError(f"Riwayat model rusak: {path}: {exc}", 3) from exc
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"promoted": [p.__dict__ for p in self.promoted],
+                "latest_candidate": self.latest_candidate, "scores": self.scores}
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(self.path)
+
+    @property
+    def active(self) -> Promotion | None:
+        return self.promoted[-1] if self.promoted else None
+
+    @property
+    def previous(self) -> Promotion | None:
+        return self.promoted[-2] if len(self.promoted) > 1 else None
+
+    def cached_scores(self, model_id: str, test_digest: str) -> IntentScores | None:
+        found = self.scores.get(f"{model_id}:{test_digest}")
+        return IntentScores.from_dict(found) if found else None
+
+    def remember_scores(self, model_id: str, test_digest: str, scores: IntentScores) -> None:
+        self.scores[f"{model_id}:{test_digest}"] = scores.as_dict()
+
+    def push(self, info: ModelInfo, now: dt.datetime) -> None:
+        moment = now.isoformat(timespec="seconds")
+        self.promoted.append(Promotion(str(info.path), info.model_id, moment))
+
+
+def keep_copy(model: Path, directory: Path) -> Path:
+    """``model`` itself when it lives in ``directory``, else a copy kept there."""
+    if model.resolve().parent == directory.resolve():
+        return model.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = model.name if model.name.startswith(KEPT_PREFIX) else KEPT_PREFIX + model.name
+    copy = directory / name
+    if not copy.exists() or copy.stat().st_size != model.stat().st_size:
+        shutil.copy2(model, copy)
+    return copy.resolve()
