@@ -12,8 +12,9 @@ Commands (help texts in Indonesian, guide in docs/panduan-petugas.md, "Melatih u
 - ``riwayat-model``  the promoted models and what the server runs
 
 The work itself lives in ``retrain_review`` (files), ``retrain_model`` (training, scores) and
-``retrain_server`` (Rasa's HTTP API, history); the handlers here only read the options and
-print. Problems staff can fix are raised as ``StaffError`` (exit codes as in ``antrean.cli``).
+``retrain_server`` (Rasa's HTTP API, history, which models); the handlers here only read the
+options and print. Problems staff can fix are raised as ``StaffError`` (exit codes as in
+``antrean.cli``).
 """
 from __future__ import annotations
 
@@ -27,18 +28,13 @@ from pathlib import Path
 from antrean.clock import OFFICE_TZ, clock_from_env
 from antrean.staff.common import StaffError, parse_date, render_table, write_csv
 from antrean.staff.retrain_model import (
-    CANDIDATE_PREFIX,
     DEFAULT_MARGIN,
     TOLERANCE,
     Comparison,
-    IntentScores,
     ModelInfo,
     ProjectPaths,
     candidate_name,
-    evaluate_model,
-    file_digest,
     model_info,
-    newest_model,
     prepare_rasa,
     train_candidate,
     validate_project,
@@ -56,7 +52,14 @@ from antrean.staff.retrain_review import (
     review_rows,
     training_examples,
 )
-from antrean.staff.retrain_server import History, RasaServer, keep_copy
+from antrean.staff.retrain_server import (
+    History,
+    RasaServer,
+    keep_copy,
+    resolve_candidate,
+    resolve_current,
+    scores_of,
+)
 from antrean.staff.tracker import TrackerStore, tracker_url_from_env
 
 
@@ -169,48 +172,13 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _candidate(args: argparse.Namespace, history: History, paths: ProjectPaths) -> ModelInfo:
-    chosen = Path(args.kandidat) if args.kandidat else None
-    if chosen is None and history.latest_candidate and Path(history.latest_candidate).exists():
-        chosen = Path(history.latest_candidate)
-    if chosen is None:
-        found = sorted(paths.retrain.glob(f"{CANDIDATE_PREFIX}*.tar.gz"))
-        chosen = found[-1] if found else None
-    if chosen is None or not chosen.exists():
-        raise StaffError("Model kandidat tidak ditemukan; jalankan dulu: antrean latih-kandidat "
-                         "(atau beri --kandidat FILE).", 1)
-    return model_info(chosen)
-
-
-def _current(args: argparse.Namespace, history: History, paths: ProjectPaths) -> ModelInfo:
-    """The model to beat: as given, else the last promoted one, else the newest in models/."""
-    chosen = Path(args.model_saat_ini) if args.model_saat_ini else None
-    if chosen is None and history.active and Path(history.active.model).exists():
-        chosen = Path(history.active.model)
-    if chosen is None:
-        chosen = newest_model(paths.models)
-    if chosen is None or not chosen.exists():
-        raise StaffError(f"Model saat ini tidak ditemukan di {paths.models}; beri "
-                         "--model-saat-ini FILE (model yang sedang dipakai server).", 1)
-    return model_info(chosen)
-
-
-def _scores(info: ModelInfo, paths: ProjectPaths, history: History) -> IntentScores:
-    digest = file_digest(paths.test_set) if paths.test_set.exists() else ""
-    scores = history.cached_scores(info.model_id, digest)
-    if scores is None:
-        scores = evaluate_model(info.path, paths)
-        history.remember_scores(info.model_id, digest, scores)
-        history.save()
-    return scores
-
-
 def compare_models(args: argparse.Namespace, paths: ProjectPaths, history: History
                    ) -> tuple[ModelInfo, ModelInfo, Comparison]:
-    candidate, current = _candidate(args, history, paths), _current(args, history, paths)
+    candidate = resolve_candidate(args.kandidat, history, paths)
+    current = resolve_current(args.model_saat_ini, history, paths)
     print(f"Membandingkan pada {_shown(paths.test_set, paths)}:", file=sys.stderr)
-    comparison = Comparison(_scores(current, paths, history), _scores(candidate, paths, history),
-                            args.batas_turun)
+    comparison = Comparison(scores_of(current, paths, history),
+                            scores_of(candidate, paths, history), args.batas_turun)
     print_comparison(comparison, current, candidate, paths)
     return current, candidate, comparison
 

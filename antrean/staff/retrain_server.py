@@ -1,4 +1,4 @@
-"""The running Rasa server and the history of promoted models.
+"""The running Rasa server, the history of promoted models, and which models to compare.
 
 A model is promoted by asking the server to load it (``PUT /model`` of Rasa's HTTP API, which
 needs ``rasa run --enable-api``; with ``--auth-token`` the token goes in the query string), and
@@ -20,7 +20,17 @@ from typing import Any
 import requests
 
 from antrean.staff.common import StaffError
-from antrean.staff.retrain_model import IntentScores, ModelInfo, with_ticker
+from antrean.staff.retrain_model import (
+    CANDIDATE_PREFIX,
+    IntentScores,
+    ModelInfo,
+    ProjectPaths,
+    evaluate_model,
+    file_digest,
+    model_info,
+    newest_model,
+    with_ticker,
+)
 
 RASA_URL_ENV = "LAW_RASA_URL"
 RASA_TOKEN_ENV = "LAW_RASA_TOKEN"
@@ -148,3 +158,42 @@ def keep_copy(model: Path, directory: Path) -> Path:
     if not copy.exists() or copy.stat().st_size != model.stat().st_size:
         shutil.copy2(model, copy)
     return copy.resolve()
+
+
+# --- which models ------------------------------------------------------------------------
+def resolve_candidate(given: str | None, history: History, paths: ProjectPaths) -> ModelInfo:
+    """The candidate: as given, else the last one trained."""
+    chosen = Path(given) if given else None
+    if chosen is None and history.latest_candidate and Path(history.latest_candidate).exists():
+        chosen = Path(history.latest_candidate)
+    if chosen is None:
+        found = sorted(paths.retrain.glob(f"{CANDIDATE_PREFIX}*.tar.gz"))
+        chosen = found[-1] if found else None
+    if chosen is None or not chosen.exists():
+        raise StaffError("Model kandidat tidak ditemukan; jalankan dulu: antrean latih-kandidat "
+                         "(atau beri --kandidat FILE).", 1)
+    return model_info(chosen)
+
+
+def resolve_current(given: str | None, history: History, paths: ProjectPaths) -> ModelInfo:
+    """The model to beat: as given, else the last promoted one, else the newest in models/."""
+    chosen = Path(given) if given else None
+    if chosen is None and history.active and Path(history.active.model).exists():
+        chosen = Path(history.active.model)
+    if chosen is None:
+        chosen = newest_model(paths.models)
+    if chosen is None or not chosen.exists():
+        raise StaffError(f"Model saat ini tidak ditemukan di {paths.models}; beri "
+                         "--model-saat-ini FILE (model yang sedang dipakai server).", 1)
+    return model_info(chosen)
+
+
+def scores_of(info: ModelInfo, paths: ProjectPaths, history: History) -> IntentScores:
+    """Test-set scores of a model: remembered from an earlier run, else evaluated now."""
+    digest = file_digest(paths.test_set) if paths.test_set.exists() else ""
+    scores = history.cached_scores(info.model_id, digest)
+    if scores is None:
+        scores = evaluate_model(info.path, paths)
+        history.remember_scores(info.model_id, digest, scores)
+        history.save()
+    return scores
