@@ -10,7 +10,13 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking_form import BOOKING_SLOTS, PERSON_SLOTS, applicants_of, choices
+from actions.booking_form import (
+    BOOKING_SLOTS,
+    PERSON_SLOTS,
+    applicants_of,
+    choices,
+    last_entity_value,
+)
 from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
 from actions.runtime import call, get_service
 from antrean.indonesian import format_date, format_time
@@ -130,7 +136,7 @@ class ActionChangeBooking(Action):
             events += [SlotSet(name, [] if name == "applicants" else None)
                        for name in CHANGE_FIELDS[field][1]]
         for entity, slot_name in CORRECTABLE.items():
-            value = next(tracker.get_latest_entity_values(entity), None)
+            value = last_entity_value(tracker, entity)
             if value is not None:
                 events.append(SlotSet(slot_name, value))
         if not events:

@@ -33,6 +33,16 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def last_entity_value(tracker: Tracker, entity: str, default: Any = None) -> Any:
+    """The last value of ``entity`` in the latest message.
+
+    A correction names the wrong value first and the right one last ("bukan kamis, jumat"),
+    while Rasa's slot mapping keeps the first.
+    """
+    values = list(tracker.get_latest_entity_values(entity))
+    return values[-1] if values else default
+
+
 def applicants_of(tracker: Tracker) -> list[dict[str, str]]:
     """People already complete in this booking (name, ISO birth date, NIK)."""
     return list(tracker.get_slot("applicants") or [])
@@ -109,6 +119,7 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_booking_date(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         service = get_service()
+        value = last_entity_value(tracker, "date", value)
         day = parsing.date_value(value, latest_text(tracker), service.today())
         if day is None:
             dispatcher.utter_message(response="utter_invalid_date")
@@ -136,6 +147,7 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_booking_time(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         service = get_service()
+        value = last_entity_value(tracker, "time", value)
         time = parsing.time_value(value, latest_text(tracker), service.today())
         if time is None:
             dispatcher.utter_message(response="utter_invalid_time")

@@ -293,6 +293,9 @@ def test_summary_lists_every_person_with_masked_nik(action_env):
 
 @pytest.mark.parametrize("entities, expected", [
     ([{"entity": "date", "value": "2026-12-11"}], {"booking_date": "2026-12-11"}),
+    # "eh bukan kamis, jumat": the value named last is the one meant
+    ([{"entity": "date", "value": "2026-12-10"}, {"entity": "date", "value": "2026-12-11"}],
+     {"booking_date": "2026-12-11"}),
     ([{"entity": "time", "value": "10:00"}], {"booking_time": "10:00"}),
     ([{"entity": "applicant_count", "value": "2"}], {"applicant_count": "2"}),
     ([{"entity": "field", "value": "booking_date"}], {"booking_date": None, "booking_time": None}),
@@ -397,3 +400,11 @@ def test_a_stray_choice_without_a_booking_in_progress_offers_the_menu(action_env
     events, messages = run_action(ActionChangeBooking(), tracker)
     assert responses(messages) == ["utter_fallback_menu"]
     assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+
+
+def test_a_correction_inside_the_form_takes_the_value_named_last(action_env):
+    tracker = make_tracker(text="eh bukan kamis, jumat", active_loop="booking_form",
+                           entities=[{"entity": "date", "value": "2026-12-10"},
+                                     {"entity": "date", "value": "2026-12-11"}])
+    result, _ = run_validator(ValidateBookingForm(), "booking_date", "2026-12-10", tracker)
+    assert result == {"booking_date": "2026-12-11"}
