@@ -57,6 +57,21 @@ def group_size(tracker: Tracker) -> int:
         return 1
 
 
+def places_for(tracker: Tracker) -> int:
+    """Places the date and time must have free: the group's, or the moved booking's."""
+    if tracker.active_loop_name == "reschedule_form":
+        return int(tracker.get_slot("reschedule_places") or 1)
+    return group_size(tracker)
+
+
+def spread(items: list[Any], limit: int = MAX_CHOICES) -> list[Any]:
+    """At most ``limit`` items picked evenly from first to last (a whole day's times, not
+    only the morning's, fit in one WhatsApp list)."""
+    if len(items) <= limit:
+        return items
+    return [items[round(i * (len(items) - 1) / (limit - 1))] for i in range(limit)]
+
+
 def ordinal_who(tracker: Tracker) -> str:
     """``pemohon`` for a single applicant, ``pemohon ke-2`` inside a group."""
     if group_size(tracker) <= 1:
@@ -128,7 +143,7 @@ class ValidateBookingForm(FormValidationAction):
         if refusal:
             refusal_reply(service.config, refusal).send(dispatcher)
             return {"booking_date": None}
-        places = self.places_needed(tracker)
+        places = places_for(tracker)
         free = [s for s in await call(service.availability, day, day) if s.free >= places]
         if not free:
             alternatives = await call(service.alternatives, day, None, places, 3, True)
@@ -158,7 +173,7 @@ class ValidateBookingForm(FormValidationAction):
         date_value = tracker.get_slot("booking_date")
         if date_value:
             day = dt.date.fromisoformat(date_value)
-            places = self.places_needed(tracker)
+            places = places_for(tracker)
             free = {s.slot.time: s for s in await call(service.availability, day, day)}
             if time in free and free[time].free < places:
                 alternatives = await call(service.alternatives, day, time, places)
@@ -217,9 +232,6 @@ class ValidateBookingForm(FormValidationAction):
         people.append({"name": name, "birth_date": born_value, "nik": nik})
         return {"applicants": people, "person_name": None, "birth_date": None, "nik": None}
 
-    def places_needed(self, tracker: Tracker) -> int:
-        return group_size(tracker)
-
 
 class ValidateRescheduleForm(ValidateBookingForm):
     """The new date and time of a reschedule, checked like a new booking's."""
@@ -230,9 +242,6 @@ class ValidateRescheduleForm(ValidateBookingForm):
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
         return domain_slots
-
-    def places_needed(self, tracker: Tracker) -> int:
-        return int(tracker.get_slot("reschedule_places") or 1)
 
 
 class ActionAskServiceType(Action):
@@ -283,8 +292,7 @@ class ActionAskBookingDate(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
-        places = (int(tracker.get_slot("reschedule_places") or 1)
-                  if tracker.active_loop_name == "reschedule_form" else group_size(tracker))
+        places = places_for(tracker)
         days = await call(service.free_days, places)
         Reply("utter_ask_booking_date", {}, [date_button(d) for d in days[:MAX_CHOICES]]
               ).send(dispatcher)
@@ -300,12 +308,11 @@ class ActionAskBookingTime(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
-        places = (int(tracker.get_slot("reschedule_places") or 1)
-                  if tracker.active_loop_name == "reschedule_form" else group_size(tracker))
+        places = places_for(tracker)
         day = dt.date.fromisoformat(tracker.get_slot("booking_date"))
         free = [s for s in await call(service.availability, day, day) if s.free >= places]
         Reply("utter_ask_booking_time", {"date_text": format_date(day)},
-              [time_button(s) for s in free[:MAX_CHOICES]]).send(dispatcher)
+              [time_button(s) for s in spread(free)]).send(dispatcher)
         return []
 
 

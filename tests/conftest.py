@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -55,22 +56,33 @@ def postgres_admin_url() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_admin_url: str | None) -> Iterator[str]:
     """A fresh migrated database on the PostgreSQL server for this test session."""
-    reason = _postgres_unavailable(postgres_admin_url)
+    with fresh_postgres_database(postgres_admin_url, "law_test") as url:
+        migrate(url)
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(admin_url: str | None, prefix: str) -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL test server, dropped afterwards.
+
+    Skips (with the reason) when no server is reachable, except under CI, where it fails.
+    """
+    reason = _postgres_unavailable(admin_url)
     if reason:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL is required in CI: {reason}")
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
-    assert postgres_admin_url
-    name = f"law_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_admin_url, future=True, isolation_level="AUTOCOMMIT")
+    assert admin_url
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _postgres_unavailable(url: str | None) -> str | None:

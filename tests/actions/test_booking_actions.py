@@ -96,7 +96,10 @@ def test_time_choices_are_the_days_free_slots(action_env):
     _, messages = run_action(ActionAskBookingTime(),
                              make_tracker(slots={"booking_date": "2026-12-07"}))
     assert messages[0]["response"] == "utter_ask_booking_time"
-    assert messages[0]["buttons"][0]["payload"] == '/inform{"time":"08:00"}'
+    times = [b["payload"][-7:-2] for b in messages[0]["buttons"]]
+    # 14 free slots, ten choices spread over the whole day
+    assert len(times) == 10 and times[0] == "08:00" and times[-1] == "14:30"
+    assert times == sorted(set(times))
 
 
 def test_reserve_confirms_and_clears_the_draft(action_env):

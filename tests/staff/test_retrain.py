@@ -13,11 +13,9 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import sys
 import tarfile
 import threading
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,7 +38,7 @@ from antrean.staff.retrain_review import (
     read_review_file,
 )
 from antrean.staff.retrain_server import History
-from tests.conftest import _postgres_unavailable
+from tests.conftest import fresh_postgres_database
 
 # --- a tiny Rasa project: four intents, a pipeline that trains in a second ------------------
 TINY_CONFIG = """\
@@ -173,20 +171,8 @@ def write_history(url: str, conversations: list[list[Said]] = HISTORY,
 @pytest.fixture(scope="module")
 def retrain_postgres_url(postgres_admin_url: str | None) -> Iterator[str]:
     """A database of this module's own on the PostgreSQL test server, dropped afterwards."""
-    reason = _postgres_unavailable(postgres_admin_url)
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {reason}")
-        pytest.skip(f"PostgreSQL tests skipped: {reason}")
-    assert postgres_admin_url
-    name = f"law_retrain_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_admin_url, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(postgres_admin_url, "law_retrain") as url:
+        yield url
 
 
 def empty_tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
