@@ -16,6 +16,8 @@ export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 # PostgreSQL used by the tests (a database of their own is created and dropped there).
 export LAW_TEST_POSTGRES_URL  ?= postgresql+psycopg2://postgres@127.0.0.1:5432/test
+# Redis used by the production topology test (keys under a prefix of its own, deleted after).
+export LAW_TEST_REDIS_URL     ?= redis://127.0.0.1:6379/15
 
 .PHONY: help setup train run test db lock clean
 
@@ -24,6 +26,7 @@ help:
 	@echo "make test   set up, train if needed, run every test"
 	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
 	@echo "make train  train a model unless one matches the current data"
+	@echo "make run-prod  the production topology here: PostgreSQL, Redis, 2 Rasa, 2 action servers"
 
 setup: $(STAMP)
 
@@ -60,3 +63,10 @@ lock: setup
 
 clean:
 	rm -rf $(VENV) models var .pytest_cache
+
+# Production topology on this machine (docs/deployment.md): PostgreSQL and Redis on 127.0.0.1,
+# Rasa processes and action servers behind their routers; Ctrl-C stops it all. Options through
+# PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
+.PHONY: run-prod
+run-prod: train
+	@$(PY) scripts/prod.py --model $(MODEL) --create-databases $(PROD_ARGS)
