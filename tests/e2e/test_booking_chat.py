@@ -124,12 +124,15 @@ def test_group_booking_from_one_rich_message_with_a_correction(bot):
         assert bot.tracker(sender)["slots"]["requested_slot"] == asked_next, text
     replies = bot.say(sender, "3171014506950002")  # a woman: day + 40
     assert "Pemohon (2 orang)" in _texts(replies)
-    replies = bot.say(sender, "eh jamnya jam 10 aja")
-    assert "10.00" in _texts(replies) and "Pemohon (2 orang)" in _texts(replies)
+    replies = bot.say(sender, "eh bukan kamis, jumat")
+    assert "Jumat, 4 Desember 2026, 09.00" in _texts(replies)
+    replies = bot.say(sender, "jamnya jam 10 aja")
+    assert "Jumat, 4 Desember 2026, 10.00" in _texts(replies)
+    assert "Pemohon (2 orang)" in _texts(replies)
     replies = bot.say(sender, "ya")
     booking = _service(bot.tmp).active_booking(sender)
     assert booking is not None and booking.slot.time == dt.time(10, 0)
-    assert booking.slot.date == dt.date(2026, 12, 3)
+    assert booking.slot.date == dt.date(2026, 12, 4)
     assert [a.name for a in booking.applicants] == ["Budi Santoso", "Sari Santoso"]
     assert "Budi Santoso dan Sari Santoso" in _texts(replies)
 

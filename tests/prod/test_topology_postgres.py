@@ -37,7 +37,7 @@ from antrean.config import load_config
 from antrean.service import BookingService
 from antrean.store.engine import create_store_engine, migrate
 from antrean.store.repository import SqlStore
-from tests.conftest import NOW, POSTGRES_ENV
+from tests.conftest import NOW, fresh_postgres_database
 from tests.e2e.servers import ROOT, find_model, free_port
 from tests.prod import crowd
 from tests.prod.crowd import (
@@ -73,32 +73,11 @@ def _unavailable(what: str, reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def databases() -> Iterator[tuple[str, str]]:
+def databases(postgres_admin_url: str | None) -> Iterator[tuple[str, str]]:
     """Two fresh PostgreSQL databases (slot store, tracker store), dropped afterwards."""
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        _unavailable("PostgreSQL", f"{POSTGRES_ENV} is not set")
-    admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        admin.dispose()
-        _unavailable("PostgreSQL", f"cannot connect to {admin_url}: {exc.__class__.__name__}")
-    base = f"law_prod_{uuid.uuid4().hex[:8]}"
-    names = (f"{base}_slots", f"{base}_tracker")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    prefix = admin_url.rsplit("/", 1)[0]
-    try:
-        yield f"{prefix}/{names[0]}", f"{prefix}/{names[1]}"
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database(postgres_admin_url, "law_prod_slots") as slots:
+        with fresh_postgres_database(postgres_admin_url, "law_prod_tracker") as tracker:
+            yield slots, tracker
 
 
 @pytest.fixture(scope="module")
