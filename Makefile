@@ -27,6 +27,7 @@ help:
 	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
 	@echo "make train  train a model unless one matches the current data"
 	@echo "make run-prod  the production topology here: PostgreSQL, Redis, 2 Rasa, 2 action servers"
+	@echo "make bench  production figures beside a stock rasa init bot (BENCH_ARGS=--quick: short)"
 
 setup: $(STAMP)
 
@@ -70,3 +71,10 @@ clean:
 .PHONY: run-prod
 run-prod: train
 	@$(PY) scripts/prod.py --model $(MODEL) --create-databases $(PROD_ARGS)
+
+# Production figures (docs/performance.md): training, start-up, memory, end-to-end latency and
+# sustained rate of our bot beside a stock `rasa init` bot, measured in the same run. Printed,
+# never asserted; about 25 minutes. BENCH_ARGS="--quick" skips training and shortens phases.
+.PHONY: bench
+bench: setup
+	$(PY) bench/bench_prod.py $(BENCH_ARGS)
