@@ -58,6 +58,7 @@ from whatsapp_traffic import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA = str(Path(sys.executable).with_name("rasa"))
+PROD_RASA = [sys.executable, str(ROOT / "scripts" / "rasa_run.py")]
 OURS_TEXTS = ["halo", "jam buka kantor jam berapa?", "mau daftar antrean paspor"]
 STOCK_TEXTS = ["hello", "I am sad"]
 RAMP = [2, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100]
@@ -85,6 +86,8 @@ class Bot:
     graph_url: str = ""
     endpoints: Path | None = None
     sustained: float | None = None
+    # How Rasa is started: as scripts/prod.py does (rasa_run.py), or plain `rasa`.
+    rasa: list[str] = field(default_factory=lambda: [RASA])
 
 
 def load() -> str:
@@ -221,7 +224,7 @@ async def start_rasa(bot: Bot, workdir: Path, credentials: Path,
     assert bot.model is not None and bot.endpoints is not None
     bot.port = free_port()
     log = workdir / f"{bot.name}-rasa.log"
-    command = [RASA, "run", "-m", str(bot.model), "-i", "127.0.0.1", "-p", str(bot.port),
+    command = [*bot.rasa, "run", "-m", str(bot.model), "-i", "127.0.0.1", "-p", str(bot.port),
                "--endpoints", str(bot.endpoints), "--credentials", str(credentials)]
     started = time.monotonic()
     bot.process = subprocess.Popen(command, cwd=bot.cwd, env=rasa_env(bot, workdir, args),
@@ -322,12 +325,14 @@ async def ramp_step(bot: Bot, driver: Driver, rate: float, args: argparse.Namesp
 
 async def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="law-bench-prod-"))
-    ours = Bot("ours", ROOT, args.ours_text or OURS_TEXTS, with_actions=True)
+    ours = Bot("ours", ROOT, args.ours_text or OURS_TEXTS, with_actions=True,
+               rasa=[RASA] if args.plain_rasa else PROD_RASA)
     stock = Bot("stock", Path(args.stock_dir), args.stock_text or STOCK_TEXTS)
     bots = [ours, stock]
     if args.compare_model:  # another model of ours (e.g. before a change), in the same run
         bots.insert(1, Bot("other", ROOT, ours.texts, with_actions=True,
-                           model=Path(args.compare_model).resolve()))
+                           model=Path(args.compare_model).resolve(),
+                           rasa=[RASA] if args.compare_plain_rasa else PROD_RASA))
     print(f"LAW production benchmark, {os.cpu_count()} cores, {load()}; work folder {workdir}")
     if args.skip_training:
         ours.model = Path(args.model).resolve() if args.model else newest_law_model()
@@ -434,6 +439,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", help="our trained model, with --skip-training")
     parser.add_argument("--compare-model", help="a second model of ours measured beside the "
                         "first (served as 'other'; not trained here)")
+    parser.add_argument("--plain-rasa", action="store_true", help="start our bot with plain "
+                        "`rasa run`, not scripts/rasa_run.py as production does")
+    parser.add_argument("--compare-plain-rasa", action="store_true",
+                        help="start the --compare-model bot with plain `rasa run`")
     parser.add_argument("--stock-dir", default=str(Path(tempfile.gettempdir()) / "law-stock-bot"),
                         help="where the stock bot is generated (kept for --skip-training)")
     parser.add_argument("--rate", type=float, default=20.0, help="fixed rate, msg/s")

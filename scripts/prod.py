@@ -40,6 +40,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 RASA = str(Path(sys.executable).with_name("rasa"))
+# Rasa's CLI with a cached action-response validator (scripts/rasa_run.py, docs/performance.md).
+RASA_RUN = [PYTHON, str(ROOT / "scripts" / "rasa_run.py")]
 
 # Local defaults of the settings endpoints.prod.yml reads; a real server sets them all.
 LOCAL_DEFAULTS = {
@@ -236,7 +238,7 @@ def build_children(args: argparse.Namespace, env: dict[str, str], model: Path,
     ]
     rasa = [
         Child(f"rasa-{i + 1}",
-              [RASA, "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port),
+              [*RASA_RUN, "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port),
                "--endpoints", "endpoints.prod.yml", "--credentials", credentials, *api],
               rasa_env, f"http://127.0.0.1:{port}/", log_dir / f"rasa-{port}.log")
         for i, port in enumerate(rasa_ports)
