@@ -45,6 +45,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process_stats import cpu_seconds, print_profile, rss_mb, start_profiler  # noqa: E402
 from processes import free_port, start_action_server, stop, wait_for  # noqa: E402
 from whatsapp_traffic import (  # noqa: E402
     API_VERSION,
@@ -142,31 +143,6 @@ def newest(folder: Path) -> Path:
 # --- serving --------------------------------------------------------------------------------
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, MB."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pending += [int(c) for c in children]
-        except (OSError, ValueError):
-            continue
-    return total / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 async def settle(bot: Bot, timeout_s: float = 60.0) -> None:
     """Wait until the bot's Rasa process is idle (< 5 % of a core), so that a backlog left by
     one phase does not run during the next one (of either bot)."""
@@ -260,49 +236,17 @@ async def fixed_rate(bot: Bot, driver: Driver, args: argparse.Namespace,
     warm = await driver.run_rate(2.0, 1.0)  # first turns load lazily; not reported
     await driver.wait_for_replies(warm, args.grace)
     await settle(bot)
-    profiler = start_profiler(bot, workdir) if args.profile else None
+    raw = workdir / f"{bot.name}-profile.raw"
+    profiler = start_profiler(bot.process.pid, raw) if args.profile and bot.process else None
     samples = await driver.run_rate(args.rate, args.duration)
     await driver.wait_for_replies(samples, args.grace)
     if profiler:
         stop(profiler)
-        print_profile(bot, workdir / f"{bot.name}-profile.raw")
+        print_profile(bot.name, raw)
     _, text = e2e_figures(samples, bot.graph)
     bot.figures["e2e"] = text
     print(f"  {bot.name:5} {text}   [{load()}]", flush=True)
     await settle(bot)
-
-
-def start_profiler(bot: Bot, workdir: Path) -> subprocess.Popen | None:
-    """py-spy (installed for measurement only, not a dependency) sampling the Rasa process."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(py_spy).exists():
-        print("  (py-spy is not installed: no profile)")
-        return None
-    assert bot.process is not None
-    return subprocess.Popen([py_spy, "record", "-p", str(bot.process.pid), "-r", "50",
-                             "-f", "raw", "-o", str(workdir / f"{bot.name}-profile.raw")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def print_profile(bot: Bot, raw: Path, top: int = 25) -> None:
-    """Inclusive share of the samples per function of Rasa, the project, SQLAlchemy, TF."""
-    time.sleep(0.5)
-    if not raw.exists():
-        return
-    inclusive: dict[str, int] = {}
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        total += int(count)
-        for frame in set(stack.split(";")):
-            if any(part in frame for part in ("rasa/", "addons/", "actions/", "antrean/",
-                                              "sqlalchemy/", "tensorflow/", "sanic/")):
-                inclusive[frame] = inclusive.get(frame, 0) + int(count)
-    print(f"  profile of {bot.name} ({total} samples at 50 Hz, inclusive share):")
-    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"    {100 * count / max(total, 1):5.1f} %  {frame[:110]}")
 
 
 async def ramp_step(bot: Bot, driver: Driver, rate: float, args: argparse.Namespace) -> bool:
@@ -329,10 +273,13 @@ async def run(args: argparse.Namespace) -> int:
                rasa=[RASA] if args.plain_rasa else PROD_RASA)
     stock = Bot("stock", Path(args.stock_dir), args.stock_text or STOCK_TEXTS)
     bots = [ours, stock]
+    other = None
     if args.compare_model:  # another model of ours (e.g. before a change), in the same run
-        bots.insert(1, Bot("other", ROOT, ours.texts, with_actions=True,
-                           model=Path(args.compare_model).resolve(),
-                           rasa=[RASA] if args.compare_plain_rasa else PROD_RASA))
+        other = Bot("other", ROOT, ours.texts, with_actions=True,
+                    rasa=[RASA] if args.compare_plain_rasa else PROD_RASA)
+        if args.compare_model != "same":
+            other.model = Path(args.compare_model).resolve()
+        bots.insert(1, other)
     print(f"LAW production benchmark, {os.cpu_count()} cores, {load()}; work folder {workdir}")
     if args.skip_training:
         ours.model = Path(args.model).resolve() if args.model else newest_law_model()
@@ -348,6 +295,8 @@ async def run(args: argparse.Namespace) -> int:
         stock.figures["train"] = f"{seconds:6.1f} s"
         print(f"  stock rasa init --no-prompt {seconds:6.1f} s (offline)   [{load()}]",
               flush=True)
+    if other is not None and other.model is None:
+        other.model = ours.model
     for bot in bots:
         size = bot.model.stat().st_size / 1e6
         print(f"  {bot.name:5} model {bot.model.name} ({size:.1f} MB)")
@@ -438,7 +387,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "bot in --stock-dir if it has a model")
     parser.add_argument("--model", help="our trained model, with --skip-training")
     parser.add_argument("--compare-model", help="a second model of ours measured beside the "
-                        "first (served as 'other'; not trained here)")
+                        "first (served as 'other'; not trained here); 'same': ours again, "
+                        "e.g. with --compare-plain-rasa")
     parser.add_argument("--plain-rasa", action="store_true", help="start our bot with plain "
                         "`rasa run`, not scripts/rasa_run.py as production does")
     parser.add_argument("--compare-plain-rasa", action="store_true",
