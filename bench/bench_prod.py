@@ -419,7 +419,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.skip_training = True
         args.duration, args.step_seconds, args.grace = 5.0, 4.0, 30.0
-        args.ramp = [2, 4, 10, 20, 40, 80]
+        args.ramp = [2, 4, 6, 8, 10, 15, 20, 40, 80]
     return args
 
 
