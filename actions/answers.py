@@ -23,6 +23,7 @@ from antrean.indonesian import (
     format_time,
 )
 from antrean.masking import mask_phone
+from antrean.model import SlotAvailability
 from antrean.service import BookingService
 
 log = logging.getLogger(__name__)
@@ -98,20 +99,24 @@ async def availability_reply(service: BookingService, tracker: Tracker) -> Reply
         refusal = await call(service.check_slot, day)
         if refusal is not None:
             reply = refusal_reply(service.config, refusal)
-            reply.buttons = [_book_button(b["title"], date=b["payload"].split('"')[3])
-                             for b in reply.buttons]
+            reply.buttons = [_book_button(format_date_short(a.slot.date),
+                                          date=a.slot.date.isoformat())
+                             for a in getattr(refusal, "alternatives", ())]
             return reply
         free = [s for s in await call(service.availability, day, day) if s.free >= places]
         if free:
             return Reply("utter_availability_day", {"date_text": format_date(day)},
                          [_book_button(f"{s.slot.time:%H.%M} ({s.free} sisa)", date=day.isoformat(),
                                        time=f"{s.slot.time:%H:%M}") for s in free[:MAX_CHOICES]])
-    days = await call(service.free_days, places)
-    if not days:
-        return Reply("utter_no_availability")
+    # One read of the window: the first free slot of each day and the day's free places.
+    days: list[SlotAvailability] = []
     by_day: dict[dt.date, int] = {}
     for slot in await call(service.bookable_slots, places):
+        if slot.slot.date not in by_day:
+            days.append(slot)
         by_day[slot.slot.date] = by_day.get(slot.slot.date, 0) + slot.free
+    if not days:
+        return Reply("utter_no_availability")
     lines = [f"{format_date(d.slot.date)}: {by_day[d.slot.date]} tempat, mulai "
              f"{format_time(d.slot.time)}" for d in days[:5]]
     variables = {"days_text": bullet_list(lines),

@@ -47,6 +47,13 @@ def is_priority(config: Any, born: dt.date, day: dt.date) -> bool:
     return age >= config.elderly_min_age or age < config.child_max_age
 
 
+def draft_incomplete(tracker: Tracker) -> bool:
+    """The summary and the reservation need the schedule and at least one complete person."""
+    return not applicants_of(tracker) or any(
+        tracker.get_slot(name) is None
+        for name in ("service_type", "passport_type", "booking_date", "booking_time"))
+
+
 def clear_booking() -> list[EventType]:
     return [SlotSet(name, None) for name in BOOKING_SLOTS]
 
@@ -79,8 +86,7 @@ class ActionBookingSummary(Action):
         config = get_service().config
         slot = tracker.get_slot
         people = applicants_of(tracker)
-        if not people or any(slot(n) is None for n in ("service_type", "passport_type",
-                                                         "booking_date", "booking_time")):
+        if draft_incomplete(tracker):
             dispatcher.utter_message(response="utter_booking_incomplete")
             return clear_booking()
         lines = []
@@ -158,8 +164,7 @@ class ActionReserveBooking(Action):
         service = get_service()
         slot = tracker.get_slot
         people = applicants_of(tracker)
-        if not people or any(slot(n) is None for n in ("service_type", "passport_type",
-                                                         "booking_date", "booking_time")):
+        if draft_incomplete(tracker):
             dispatcher.utter_message(response="utter_booking_incomplete")
             return clear_booking()
         request = BookingRequest(
