@@ -1,5 +1,7 @@
 #!/usr/bin/env python
-"""Rasa's command line with one fix to Rasa 3.6 that matters under load; same arguments.
+"""Rasa's command line with fixes to Rasa 3.6 that matter under load; same arguments.
+
+1. The action-server answer schema, checked once.
 
 Rasa checks every answer of the action server with ``jsonschema.validate(result, schema)``
 (``RemoteAction._validate_action_result``). That call first validates the schema itself
@@ -8,13 +10,36 @@ profiled at 45 % of a Rasa process's CPU at 20 messages/second (docs/performance
 schema is a constant, so here it is checked once and its validator reused; the answer is
 validated exactly as before and an invalid one raises the same ``ValidationError``.
 
+2. No JAX. TensorFlow (which Rasa imports whatever the pipeline) imports JAX if it is
+installed, only for converting models to TensorFlow Lite, and does without it when the
+import fails. Making ``import jax`` fail saves about 100 MB of resident memory and half a
+second of start-up per process (docs/performance.md).
+
+3. SQLite files (the embedded tracker store) in WAL mode with ``synchronous=NORMAL``:
+Rasa's SQL tracker store commits at least once per message, and with SQLite's default journal each
+commit waits for several disk flushes while the event loop is blocked. Production uses
+PostgreSQL; the slot store and message-id store set the same PRAGMAs themselves
+(antrean/store/engine.py).
+
+4. One HTTP connection pool for each endpoint (the action server). Rasa 3.6 opens a new
+``aiohttp.ClientSession`` for every request it sends to an endpoint, so every custom action
+call connects anew and the action server accepts and closes a connection each time
+(``ClientSession.__aenter__`` alone was 5.5 % of a Rasa process's samples at 20 messages/s).
+Here each endpoint keeps one session, with the same headers, authentication and timeout,
+for the life of the process; idle connections are dropped after 2 s, before the action
+server (Sanic: 5 s) would close them under a request in flight.
+
 scripts/prod.py starts its Rasa processes through this script; ``make run`` and the tests use
 plain ``rasa``. Usage: ``.venv/bin/python scripts/rasa_run.py run -m models/… …``
 """
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Any
+
+# Seconds an idle connection to an endpoint is kept (below Sanic's keep-alive of 5 s).
+IDLE_CONNECTION_S = 2.0
 
 
 def install() -> None:
@@ -45,8 +70,70 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
+def without_jax() -> None:
+    """Make ``import jax`` raise ImportError (TensorFlow then leaves it out)."""
+    sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
+
+
+def tune_sqlite() -> None:
+    """WAL and ``synchronous=NORMAL`` for every SQLite file this process opens."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if not type(dbapi_connection).__module__.startswith("sqlite3"):
+            return
+        cursor = dbapi_connection.cursor()
+        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+class _Borrowed:
+    """``async with`` over a shared session: entering lends it, leaving keeps it open."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Any:
+        return self._session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def reuse_endpoint_sessions() -> None:
+    """Make ``EndpointConfig.session()`` lend one long-lived session per endpoint."""
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    def session(self: EndpointConfig) -> _Borrowed:
+        loop = asyncio.get_running_loop()
+        kept = getattr(self, "_law_session", None)
+        if kept is None or kept[0] is not loop or kept[1].closed:
+            # What Rasa's own EndpointConfig.session() builds, plus the idle limit.
+            auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                    if self.basic_auth else None)
+            fresh = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S),
+            )
+            kept = (loop, fresh)
+            self._law_session = kept
+        return _Borrowed(kept[1])
+
+    EndpointConfig.session = session  # type: ignore[method-assign]
+
+
 def main() -> None:
+    without_jax()
     install()
+    tune_sqlite()
+    reuse_endpoint_sessions()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"
