@@ -1,39 +1,50 @@
 #!/usr/bin/env python
 """Production figures of LAW beside a stock ``rasa init`` bot, measured in the same run.
 
-For each of the two bots (ours: the project with its action server; stock: the example bot
-that ``rasa init --no-prompt`` generates and trains, with our WhatsApp channel added to its
-credentials) this script prints:
+For each bot (ours: the project, one ``rasa run`` with its action server and SQLite stores;
+stock: the example bot that ``rasa init --no-prompt`` generates and trains, with our WhatsApp
+channel added to its credentials; prod: the production topology of ``make run-prod``, i.e.
+``scripts/prod.py`` with our model, N Rasa processes and M action servers behind their
+routers, PostgreSQL and Redis) this script prints:
 
 1. full training time, cold (a fresh Rasa cache; ours with ``rasa train``, stock with
    ``rasa init --no-prompt``, which generates the bot and trains it; run without network);
 2. start-to-ready time of ``rasa run`` (process started → its HTTP root answers, i.e. the
-   model is loaded) and the Rasa process's memory (RSS) once ready;
+   model is loaded; prod: ``scripts/prod.py`` started → every process answers and the front
+   router sees all Rasa processes healthy) and the Rasa processes' memory (RSS) once ready;
 3. end-to-end latency, webhook delivery sent → first reply POSTed to a fake Graph API,
    p50/p95/p99 at a fixed rate (20 msg/s), through the WhatsApp channel (``bench/
    whatsapp_traffic.py``: signed deliveries, each from a new fake applicant);
 4. a ramp of rising rates: the highest sustained rate (every reply arrives, ≥ 95 % of the
    offered rate achieved, p95 end-to-end ≤ 1 s);
-5. the Rasa process's RSS after the traffic.
+5. the Rasa processes' RSS after the traffic.
 
-The two bots run on this machine at once (both loaded, the one not measured idle) and every
-phase alternates between them, so a neighbour's load hits both alike; the load average is
+The bots run on this machine at once (all loaded, the ones not measured idle) and every
+phase alternates between them, so a neighbour's load hits all alike; the load average is
 printed beside each phase. Trackers go to a SQLite file per bot in a temporary folder (the
 embedded default), as does our slot store; nothing is written under ``var/`` or ``models/``.
-Figures are printed, never asserted (docs/performance.md has the runs and the targets).
+The prod bot (``--topology``, on by default) needs PostgreSQL and Redis (``--prod-postgres``,
+``--prod-redis``): it gets two fresh databases and a Redis key prefix of its own, dropped and
+deleted at the end, also after a failure or Ctrl-C. Figures are printed, never asserted
+(docs/performance.md has the runs and the targets).
 
 Usage::
 
     .venv/bin/python bench/bench_prod.py                   # everything, ~20-30 min
     .venv/bin/python bench/bench_prod.py --quick           # no training, short phases
     .venv/bin/python bench/bench_prod.py --skip-training --model models/law-….tar.gz
+    .venv/bin/python bench/bench_prod.py --quick --prod-rasa 3 --ramp 20,40,80,120,150
+    .venv/bin/python bench/bench_prod.py --quick --no-topology  # no PostgreSQL/Redis needed
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import secrets
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +74,12 @@ PROD_RASA = [sys.executable, str(ROOT / "scripts" / "rasa_run.py")]
 OURS_TEXTS = ["halo", "jam buka kantor jam berapa?", "mau daftar antrean paspor"]
 STOCK_TEXTS = ["hello", "I am sad"]
 RAMP = [2, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100]
+QUICK_RAMP = [2, 4, 6, 8, 10, 15, 20, 40, 80]
+PROD = [sys.executable, str(ROOT / "scripts" / "prod.py")]
+# The prod bot's servers: an admin URL (its own databases are created next to it) and a Redis
+# database (its keys get a prefix of their own).
+PROD_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+PROD_REDIS = "redis://127.0.0.1:6379/15"
 # The WhatsApp channel added to a bot's credentials; its settings come from the environment.
 CREDENTIALS = "rest:\naddons.whatsapp.WhatsAppInput:\n"
 # Only loopback is reachable while the stock bot is generated and trained: proves it offline.
@@ -89,6 +106,102 @@ class Bot:
     sustained: float | None = None
     # How Rasa is started: as scripts/prod.py does (rasa_run.py), or plain `rasa`.
     rasa: list[str] = field(default_factory=lambda: [RASA])
+    # prod: the stores of the topology; `process` is then scripts/prod.py.
+    topology: Topology | None = None
+    rasa_pids: list[int] = field(default_factory=list)  # whose RSS is reported
+    pids: list[int] = field(default_factory=list)  # all of the bot's processes: settle()
+    rasa_ports: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Topology:
+    """PostgreSQL databases and a Redis key prefix of the prod bot's own, removed at the end."""
+
+    admin_url: str
+    redis_url: str
+    name: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
+
+    @property
+    def slot_url(self) -> str:
+        return self._url(f"law_bench_{self.name}_slots")
+
+    @property
+    def tracker_url(self) -> str:
+        return self._url(f"law_bench_{self.name}_tracker")
+
+    @property
+    def key_prefix(self) -> str:
+        return f"lawbench{self.name.replace('_', '')}"  # Rasa wants it alphanumeric
+
+    def _url(self, database: str) -> str:
+        from sqlalchemy.engine import make_url
+        return make_url(self.admin_url).set(database=database).render_as_string(
+            hide_password=False)
+
+    def redis_env(self) -> dict[str, str]:
+        import redis
+        options = redis.Redis.from_url(self.redis_url).connection_pool.connection_kwargs
+        return {"LAW_REDIS_HOST": str(options.get("host", "127.0.0.1")),
+                "LAW_REDIS_PORT": str(options.get("port", 6379)),
+                "LAW_REDIS_DB": str(options.get("db", 0)),
+                "LAW_REDIS_PASSWORD": str(options.get("password") or ""),
+                "LAW_REDIS_KEY_PREFIX": self.key_prefix}
+
+    def unavailable(self) -> str | None:
+        """Why PostgreSQL or Redis cannot serve the prod bot, or None."""
+        import redis
+        from sqlalchemy import create_engine, text
+        try:
+            engine = create_engine(self.admin_url, future=True,
+                                   connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
+            return f"PostgreSQL ({safe_url(self.admin_url)}): {exc.__class__.__name__}: " \
+                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=3)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return f"Redis ({safe_url(self.redis_url)}): {exc.__class__.__name__}: {exc}"
+        finally:
+            client.close()
+        return None
+
+    def remove(self) -> None:
+        """Drop the databases (scripts/prod.py created them) and delete the Redis keys."""
+        import redis
+        from sqlalchemy import create_engine, text
+        try:
+            admin = create_engine(self.admin_url, future=True, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for url in (self.slot_url, self.tracker_url):
+                    database = url.rsplit("/", 1)[1]
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+        except Exception as exc:  # noqa: BLE001 - say what is left behind, go on
+            print(f"  prod: could not drop the databases law_bench_{self.name}_*: "
+                  f"{exc.__class__.__name__}", flush=True)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=3)
+        try:
+            keys = list(client.scan_iter(match=f"{self.key_prefix}:*"))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError as exc:
+            print(f"  prod: could not delete the Redis keys {self.key_prefix}:*: "
+                  f"{exc.__class__.__name__}", flush=True)
+        finally:
+            client.close()
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a database URL (redis://…)
+        return url.split("@")[-1]
 
 
 def load() -> str:
@@ -144,15 +257,32 @@ def newest(folder: Path) -> Path:
 
 
 async def settle(bot: Bot, timeout_s: float = 60.0) -> None:
-    """Wait until the bot's Rasa process is idle (< 5 % of a core), so that a backlog left by
-    one phase does not run during the next one (of either bot)."""
-    assert bot.process is not None
+    """Wait until the bot is idle: its Rasa process, or for prod all the processes of the
+    topology together, below 5 % of a core, so that a backlog left by one phase does not run
+    during the next one (of any bot)."""
+    assert bot.pids
     deadline = time.monotonic() + timeout_s
+    busy = 0.0
     while time.monotonic() < deadline:
-        before = cpu_seconds(bot.process.pid)
+        before = sum(cpu_seconds(pid) for pid in bot.pids)
         await asyncio.sleep(1.0)
-        if cpu_seconds(bot.process.pid) - before < 0.05:
+        busy = sum(cpu_seconds(pid) for pid in bot.pids) - before
+        if busy < 0.05:
             return
+    print(f"  {bot.name:5} still busy after {timeout_s:.0f} s ({100 * busy:.0f} % of a core)",
+          flush=True)
+
+
+def rss_figure(bot: Bot) -> str:
+    """RSS of the bot's Rasa process; for prod the sum over its Rasa processes, each of them,
+    and all the processes of the topology (routers and action servers too)."""
+    each = [rss_mb(pid) for pid in bot.rasa_pids]
+    if bot.topology is None:
+        return f"{sum(each):6.0f} MB"
+    everything = sum(rss_mb(pid) for pid in bot.pids)
+    return (f"{sum(each):6.0f} MB ({len(each)} Rasa × ~{sum(each) / len(each):.0f} MB: "
+            f"{' + '.join(f'{mb:.0f}' for mb in each)}; all {len(bot.pids)} processes "
+            f"{everything:.0f} MB)")
 
 
 async def start_graph(bot: Bot) -> web.AppRunner:
@@ -219,6 +349,91 @@ async def start_rasa(bot: Bot, workdir: Path, credentials: Path,
     raise SystemExit(f"{bot.name}: not ready after {args.startup_timeout:.0f} s; see {log}")
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (each held until all are chosen)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float:
+    """Start the production topology as `make run-prod` does (scripts/prod.py); seconds until
+    scripts/prod.py reports every process up and both routers see all their backends healthy.
+    """
+    assert bot.model is not None and bot.topology is not None
+    front, action_router, *rest = free_ports(2 + args.prod_rasa + args.prod_actions)
+    bot.port, bot.rasa_ports = front, rest[:args.prod_rasa]
+    action_ports = rest[args.prod_rasa:]
+    log_dir = workdir / "prod-logs"
+    log = workdir / "prod-supervisor.log"
+    env = {**base_env(workdir), **bot.topology.redis_env(),
+           "LAW_DATABASE_URL": bot.topology.slot_url,
+           "LAW_TRACKER_URL": bot.topology.tracker_url,
+           "WHATSAPP_ACCESS_TOKEN": "bench-token", "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+           "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "bench-verify",
+           "WHATSAPP_API_VERSION": API_VERSION, "WHATSAPP_API_BASE_URL": bot.graph_url}
+    env.pop("LAW_RASA_AUTH_TOKEN", None)
+    command = [*PROD, "--model", str(bot.model), "--rasa", str(args.prod_rasa),
+               "--actions", str(args.prod_actions), "--create-databases",
+               "--port", str(front), "--action-port", str(action_router),
+               "--rasa-ports", ",".join(map(str, bot.rasa_ports)),
+               "--action-ports", ",".join(map(str, action_ports)),
+               "--log-dir", str(log_dir), "--ready-timeout", str(args.startup_timeout)]
+    started = time.monotonic()
+    with log.open("w") as out:
+        bot.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
+                                       stderr=subprocess.STDOUT)
+    routers = [f"http://127.0.0.1:{port}/_router/health" for port in (front, action_router)]
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() - started < args.startup_timeout + 30:
+            if bot.process.poll() is not None:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                raise SystemExit(f"prod: scripts/prod.py exited during start-up; see {log} "
+                                 f"and {log_dir}:\n{tail}")
+            if " is up:" in log.read_text(errors="replace") \
+                    and all([await all_backends_healthy(session, url) for url in routers]):
+                seconds = time.monotonic() - started
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise SystemExit(f"prod: not up after {args.startup_timeout:.0f} s; see {log}")
+    # The processes scripts/prod.py lists once the topology is up: "  rasa-1  port … pid …".
+    listed = [(line.split()[0], int(line.split(" pid ")[1].split()[0]))
+              for line in log.read_text().splitlines() if " pid " in line]
+    bot.pids = [pid for _, pid in listed]
+    bot.rasa_pids = [pid for name, pid in listed if name.startswith("rasa-")]
+    if len(bot.rasa_pids) != args.prod_rasa:
+        raise SystemExit(f"prod: {len(bot.rasa_pids)} Rasa processes listed in {log}, "
+                         f"{args.prod_rasa} expected")
+    return seconds
+
+
+async def all_backends_healthy(session: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with session.get(url) as response:
+            return response.status == 200 and all((await response.json())["backends"].values())
+    except (aiohttp.ClientError, ValueError, KeyError):
+        return False
+
+
+async def warm_each_process(bot: Bot, args: argparse.Namespace) -> None:
+    """prod: warm every Rasa process directly as ours is warmed (through the front router
+    the warm-up messages could all land on one process). Senders of their own."""
+    for index, port in enumerate(bot.rasa_ports):
+        async with Driver(f"http://127.0.0.1:{port}", bot.graph, bot.texts,
+                          args.max_messages) as direct:
+            direct.counter = 900_000_000 + index * 1_000_000  # never a sender of `driver`
+            warm = await direct.run_rate(2.0, 1.0)
+            await direct.wait_for_replies(warm, args.grace)
+
+
 # --- traffic --------------------------------------------------------------------------------
 
 
@@ -235,14 +450,19 @@ async def fixed_rate(bot: Bot, driver: Driver, args: argparse.Namespace,
                      workdir: Path) -> None:
     warm = await driver.run_rate(2.0, 1.0)  # first turns load lazily; not reported
     await driver.wait_for_replies(warm, args.grace)
+    if bot.topology is not None:
+        await warm_each_process(bot, args)
     await settle(bot)
-    raw = workdir / f"{bot.name}-profile.raw"
-    profiler = start_profiler(bot.process.pid, raw) if args.profile and bot.process else None
+    profilers = []
+    for index, pid in enumerate(bot.rasa_pids if args.profile else []):
+        raw = workdir / f"{bot.name}-{index + 1}-profile.raw"
+        profilers.append((start_profiler(pid, raw), raw, f"{bot.name} (Rasa pid {pid})"))
     samples = await driver.run_rate(args.rate, args.duration)
     await driver.wait_for_replies(samples, args.grace)
-    if profiler:
-        stop(profiler)
-        print_profile(bot.name, raw)
+    for profiler, raw, name in profilers:
+        if profiler:
+            stop(profiler)
+            print_profile(name if len(profilers) > 1 else bot.name, raw)
     _, text = e2e_figures(samples, bot.graph)
     bot.figures["e2e"] = text
     print(f"  {bot.name:5} {text}   [{load()}]", flush=True)
@@ -280,6 +500,15 @@ async def run(args: argparse.Namespace) -> int:
         if args.compare_model != "same":
             other.model = Path(args.compare_model).resolve()
         bots.insert(1, other)
+    prod = None
+    if args.topology:  # the production topology of `make run-prod`, with ours' model
+        prod = Bot("prod", ROOT, ours.texts, with_actions=True,
+                   topology=Topology(args.prod_postgres, args.prod_redis))
+        reason = prod.topology.unavailable()
+        if reason:
+            raise SystemExit(f"the prod bot needs PostgreSQL and Redis: {reason} "
+                             "(--prod-postgres, --prod-redis; --no-topology leaves it out)")
+        bots.append(prod)
     print(f"LAW production benchmark, {os.cpu_count()} cores, {load()}; work folder {workdir}")
     if args.skip_training:
         ours.model = Path(args.model).resolve() if args.model else newest_law_model()
@@ -297,27 +526,42 @@ async def run(args: argparse.Namespace) -> int:
               flush=True)
     if other is not None and other.model is None:
         other.model = ours.model
+    if prod is not None:
+        prod.model = ours.model  # not trained again
+        prod.figures["train"] = "(ours' model, not trained again)"
     for bot in bots:
         size = bot.model.stat().st_size / 1e6
         print(f"  {bot.name:5} model {bot.model.name} ({size:.1f} MB)")
 
-    runners = [await start_graph(bot) for bot in bots]
+    runners = []
     children: list[subprocess.Popen] = []
     completed = False
     try:
+        for bot in bots:
+            runners.append(await start_graph(bot))
         action_port = free_port()
         actions = start_action_server(ROOT, workdir, action_port)
         children.append(actions)
         await wait_for(f"http://127.0.0.1:{action_port}/health", actions, "action server",
                        args.startup_timeout, workdir / "action-server.log")
-        print("\nStart to ready (rasa run: process started → HTTP root answers), then RSS:")
+        print("\nStart to ready (rasa run: process started → HTTP root answers; prod: "
+              "scripts/prod.py started → topology up), then RSS:")
         for bot in bots:
-            credentials = write_files(bot, workdir, action_port if bot.with_actions else None)
-            seconds = await start_rasa(bot, workdir, credentials, args)
-            children.insert(0, bot.process)
+            if bot.topology is not None:
+                try:
+                    seconds = await start_prod(bot, workdir, args)
+                finally:
+                    if bot.process is not None:
+                        children.insert(0, bot.process)
+            else:
+                credentials = write_files(bot, workdir,
+                                          action_port if bot.with_actions else None)
+                seconds = await start_rasa(bot, workdir, credentials, args)
+                children.insert(0, bot.process)
+                bot.rasa_pids = bot.pids = [bot.process.pid]
             await asyncio.sleep(1.0)
             bot.figures["ready"] = f"{seconds:6.1f} s"
-            bot.figures["rss_ready"] = f"{rss_mb(bot.process.pid):6.0f} MB"
+            bot.figures["rss_ready"] = rss_figure(bot)
             print(f"  {bot.name:5} ready {seconds:6.1f} s, RSS {bot.figures['rss_ready']}   "
                   f"[{load()}]", flush=True)
         drivers = {}
@@ -331,7 +575,7 @@ async def run(args: argparse.Namespace) -> int:
                 await fixed_rate(bot, drivers[bot.name], args, workdir)
             print(f"\nRamp ({args.step_seconds:g} s a step, the bots in turn; sustained = "
                   f"all answered, ≥ 95 % achieved, p95 ≤ {args.max_p95_ms:g} ms):", flush=True)
-            ramping = list(bots)
+            ramping = list(bots)  # those sustaining every step so far
             for rate in args.ramp:
                 for bot in list(ramping):
                     if await ramp_step(bot, drivers[bot.name], rate, args):
@@ -344,15 +588,20 @@ async def run(args: argparse.Namespace) -> int:
             for driver in drivers.values():
                 await driver.__aexit__(None, None, None)
         for bot in bots:
-            bot.figures["rss_after"] = f"{rss_mb(bot.process.pid):6.0f} MB"
-            bot.figures["sustained"] = f"{bot.sustained or 0:6g} msg/s"
+            bot.figures["rss_after"] = rss_figure(bot)
+            bot.figures["sustained"] = f"{bot.sustained or 0:6g} msg/s" + (
+                " (the ramp's last step: may sustain more, see --ramp)"
+                if any(b is bot for b in ramping) else "")
         report(bots, args)
         completed = True
     finally:
         for child in children:
-            stop(child)
+            # scripts/prod.py stops its processes group by group, each with 20 s of grace.
+            stop(child, timeout=120.0 if prod is not None and child is prod.process else 20.0)
         for runner in runners:
             await runner.cleanup()
+        if prod is not None and prod.topology is not None:
+            prod.topology.remove()
     if completed and not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)  # kept after a failure, for its logs
     return 0
@@ -393,15 +642,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "`rasa run`, not scripts/rasa_run.py as production does")
     parser.add_argument("--compare-plain-rasa", action="store_true",
                         help="start the --compare-model bot with plain `rasa run`")
+    parser.add_argument("--topology", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure the production topology as 'prod' (scripts/prod.py "
+                        "with ours' model, PostgreSQL, Redis; default on)")
+    parser.add_argument("--prod-rasa", type=int, default=2,
+                        help="Rasa processes of the prod bot (scripts/prod.py --rasa)")
+    parser.add_argument("--prod-actions", type=int, default=2,
+                        help="action servers of the prod bot (scripts/prod.py --actions)")
+    parser.add_argument("--prod-postgres", default=PROD_POSTGRES,
+                        help="PostgreSQL admin URL for the prod bot; two fresh databases are "
+                        "created beside it and dropped at the end")
+    parser.add_argument("--prod-redis", default=PROD_REDIS,
+                        help="Redis for the prod bot's lock store (keys under a prefix of the "
+                        "run, deleted at the end)")
     parser.add_argument("--stock-dir", default=str(Path(tempfile.gettempdir()) / "law-stock-bot"),
                         help="where the stock bot is generated (kept for --skip-training)")
     parser.add_argument("--rate", type=float, default=20.0, help="fixed rate, msg/s")
-    parser.add_argument("--duration", type=float, default=15.0, help="fixed-rate seconds")
+    # Defaults of these four depend on --quick; given explicitly, they win over it.
+    parser.add_argument("--duration", type=float,
+                        help="fixed-rate seconds (default 15; --quick 5)")
     parser.add_argument("--ramp", type=lambda s: [float(x) for x in s.split(",")],
-                        default=RAMP, help="ramp rates, msg/s, comma-separated")
-    parser.add_argument("--step-seconds", type=float, default=8.0)
-    parser.add_argument("--grace", type=float, default=60.0,
-                        help="seconds to wait for the last replies of a phase")
+                        help="ramp rates, msg/s, comma-separated (default "
+                        f"{','.join(map(str, RAMP))}; --quick {','.join(map(str, QUICK_RAMP))})")
+    parser.add_argument("--step-seconds", type=float,
+                        help="seconds a ramp step (default 8; --quick 4)")
+    parser.add_argument("--grace", type=float,
+                        help="seconds to wait for the last replies of a phase (default 60; "
+                        "--quick 30)")
     parser.add_argument("--max-p95-ms", type=float, default=1000.0)
     parser.add_argument("--tf-threads", type=int, default=1,
                         help="TensorFlow intra/inter-op threads of rasa run (as scripts/"
@@ -416,15 +683,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="sample each Rasa process with py-spy during the fixed rate")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
     args = parser.parse_args(argv)
+    if args.prod_rasa < 1 or args.prod_actions < 1:
+        parser.error("--prod-rasa and --prod-actions must be at least 1")
     if args.quick:
         args.skip_training = True
-        args.duration, args.step_seconds, args.grace = 5.0, 4.0, 30.0
-        args.ramp = [2, 4, 6, 8, 10, 15, 20, 40, 80]
+    defaults = {"duration": (15.0, 5.0), "step_seconds": (8.0, 4.0), "grace": (60.0, 30.0),
+                "ramp": (RAMP, QUICK_RAMP)}
+    for name, (full, quick) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
     return args
 
 
 def main() -> int:
-    return asyncio.run(run(parse_args()))
+    # `kill` stops the run as Ctrl-C does: children stopped, the prod bot's stores removed.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return asyncio.run(run(parse_args()))
+    except KeyboardInterrupt:
+        print("\ninterrupted (children stopped; the work folder is kept)", file=sys.stderr)
+        return 130
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
