@@ -111,6 +111,9 @@ class Bot:
     rasa_pids: list[int] = field(default_factory=list)  # whose RSS is reported
     pids: list[int] = field(default_factory=list)  # all of the bot's processes: settle()
     rasa_ports: list[int] = field(default_factory=list)
+    # Every process that serves the bot, by role ("rasa", "action-server", "front-router"…):
+    # the CPU each role spends per message is printed after the fixed rate.
+    roles: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -300,7 +303,7 @@ def write_files(bot: Bot, workdir: Path, action_port: int | None) -> Path:
     lines = []
     if action_port:
         lines += ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"']
-    lines += ["tracker_store:", "  type: SQL", '  dialect: "sqlite"',
+    lines += ["tracker_store:", "  type: addons.tracker_store.KnownCountSQLTrackerStore", '  dialect: "sqlite"',
               f'  db: "{workdir / (bot.name + "-tracker.db")}"']
     bot.endpoints = workdir / f"{bot.name}-endpoints.yml"
     bot.endpoints.write_text("\n".join(lines) + "\n")
@@ -408,6 +411,10 @@ async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float
     listed = [(line.split()[0], int(line.split(" pid ")[1].split()[0]))
               for line in log.read_text().splitlines() if " pid " in line]
     bot.pids = [pid for _, pid in listed]
+    for name, pid in listed:
+        bot.roles.setdefault(name.rstrip("0123456789").rstrip("-"), []).append(pid)
+    bot.roles["postgresql"] = pids_named("postgres")
+    bot.roles["redis"] = pids_named("redis-server")
     bot.rasa_pids = [pid for name, pid in listed if name.startswith("rasa-")]
     if len(bot.rasa_pids) != args.prod_rasa:
         raise SystemExit(f"prod: {len(bot.rasa_pids)} Rasa processes listed in {log}, "
@@ -437,6 +444,41 @@ async def warm_each_process(bot: Bot, args: argparse.Namespace) -> None:
 # --- traffic --------------------------------------------------------------------------------
 
 
+def pids_named(command: str) -> list[int]:
+    """The processes whose command name is ``command`` (e.g. the PostgreSQL server's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_by_role(bot: Bot) -> dict[str, float]:
+    """CPU seconds used so far by each role of the bot's processes, and by this benchmark
+    (traffic and the fake Graph API)."""
+    spent = {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in bot.roles.items()}
+    own = os.times()
+    spent["bench (traffic, Graph API)"] = own.user + own.system
+    return spent
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> str:
+    """Milliseconds of CPU per message of each role, their total, and the rate at which the
+    total would fill every core of the machine."""
+    each = {role: 1000 * (after[role] - before.get(role, 0.0)) / max(messages, 1)
+            for role in after}
+    total = sum(each.values())
+    parts = ", ".join(f"{role} {ms:.1f}" for role, ms in each.items())
+    cores = os.cpu_count() or 1
+    return (f"{parts}; total {total:.1f} ms (all {cores} cores full at "
+            f"~{1000 * cores / total:.0f} msg/s)" if total else parts)
+
+
+
 def e2e_figures(samples: list, graph: FakeGraph) -> tuple[list[float], str]:
     """End-to-end latencies (a message never answered counts as infinitely late)."""
     e2e = end_to_end(samples, graph)
@@ -457,8 +499,10 @@ async def fixed_rate(bot: Bot, driver: Driver, args: argparse.Namespace,
     for index, pid in enumerate(bot.rasa_pids if args.profile else []):
         raw = workdir / f"{bot.name}-{index + 1}-profile.raw"
         profilers.append((start_profiler(pid, raw), raw, f"{bot.name} (Rasa pid {pid})"))
+    cpu_before = cpu_by_role(bot)
     samples = await driver.run_rate(args.rate, args.duration)
     await driver.wait_for_replies(samples, args.grace)
+    cpu_after = cpu_by_role(bot)
     for profiler, raw, name in profilers:
         if profiler:
             stop(profiler)
@@ -466,6 +510,8 @@ async def fixed_rate(bot: Bot, driver: Driver, args: argparse.Namespace,
     _, text = e2e_figures(samples, bot.graph)
     bot.figures["e2e"] = text
     print(f"  {bot.name:5} {text}   [{load()}]", flush=True)
+    bot.figures["cpu"] = cpu_per_message(cpu_before, cpu_after, len(samples))
+    print(f"        CPU per message: {bot.figures['cpu']}", flush=True)
     await settle(bot)
 
 
@@ -559,6 +605,9 @@ async def run(args: argparse.Namespace) -> int:
                 seconds = await start_rasa(bot, workdir, credentials, args)
                 children.insert(0, bot.process)
                 bot.rasa_pids = bot.pids = [bot.process.pid]
+                bot.roles = {"rasa": [bot.process.pid]}
+                if bot.with_actions:
+                    bot.roles["action-server"] = [actions.pid]
             await asyncio.sleep(1.0)
             bot.figures["ready"] = f"{seconds:6.1f} s"
             bot.figures["rss_ready"] = rss_figure(bot)
@@ -610,6 +659,7 @@ async def run(args: argparse.Namespace) -> int:
 def report(bots: list[Bot], args: argparse.Namespace) -> None:
     rows = [("full training (cold)", "train"), ("start to ready", "ready"),
             ("RSS once ready", "rss_ready"), (f"end to end at {args.rate:g} msg/s", "e2e"),
+            (f"CPU per message at {args.rate:g} msg/s, ms", "cpu"),
             (f"highest sustained (p95 ≤ {args.max_p95_ms:g} ms)", "sustained"),
             ("RSS after the traffic", "rss_after")]
     print(f"\nSummary ({load()}):")

@@ -43,7 +43,7 @@ def write_endpoints(workdir: Path, action_port: int, tracker_store: str) -> Path
         raise ValueError(f"tracker store {tracker_store!r} is not one of {TRACKER_STORES}")
     lines = ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"']
     if tracker_store == "sqlite":
-        lines += ["tracker_store:", "  type: SQL", '  dialect: "sqlite"',
+        lines += ["tracker_store:", "  type: addons.tracker_store.KnownCountSQLTrackerStore", '  dialect: "sqlite"',
                   f'  db: "{workdir / "tracker.db"}"']
     # No tracker_store key: Rasa keeps trackers in memory. The lock store is in memory too.
     path = workdir / "endpoints.yml"

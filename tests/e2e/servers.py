@@ -103,7 +103,7 @@ def assistant(tmp: Path, model: Path, extra_env: dict[str, str] | None = None) -
     endpoints = tmp / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n'
+        f'tracker_store:\n  type: addons.tracker_store.KnownCountSQLTrackerStore\n  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n'
     )
     with running([RASA, "run", "actions", "--actions", "actions", "-p", str(action_port)],
                  env, f"http://127.0.0.1:{action_port}/health", tmp / "actions.log"):

@@ -129,7 +129,7 @@ def test_threshold_comes_from_the_fallback_classifier(tmp_path):
 def test_default_tracker_store_is_the_one_in_endpoints_yml(monkeypatch):
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     tracker = endpoints["tracker_store"]
-    assert tracker["type"] == "SQL" and tracker["dialect"] == "sqlite"
+    assert tracker["type"] == "addons.tracker_store.KnownCountSQLTrackerStore" and tracker["dialect"] == "sqlite"
     assert PROJECT_ROOT / Path(tracker["db"]) == DEFAULT_TRACKER_PATH
     monkeypatch.delenv("LAW_TRACKER_URL", raising=False)
     assert tracker_url_from_env() == f"sqlite:///{DEFAULT_TRACKER_PATH}"
