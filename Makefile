@@ -27,7 +27,7 @@ help:
 	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
 	@echo "make train  train a model unless one matches the current data"
 	@echo "make run-prod  the production topology here: PostgreSQL, Redis, 2 Rasa, 2 action servers"
-	@echo "make bench  production figures beside a stock rasa init bot (BENCH_ARGS=--quick: short)"
+	@echo "make bench  production figures (one Rasa process, the production topology) beside a stock rasa init bot"
 
 setup: $(STAMP)
 
@@ -72,9 +72,11 @@ clean:
 run-prod: train
 	@$(PY) scripts/prod.py --model $(MODEL) --create-databases $(PROD_ARGS)
 
-# Production figures (docs/performance.md): training, start-up, memory, end-to-end latency and
-# sustained rate of our bot beside a stock `rasa init` bot, measured in the same run. Printed,
-# never asserted; about 25 minutes. BENCH_ARGS="--quick" skips training and shortens phases.
+# Production figures (docs/performance.md): training, start-up, memory, end-to-end latency, CPU
+# per message and sustained rate of our bot (one Rasa process on SQLite, and the production
+# topology of `make run-prod` on PostgreSQL and Redis) beside a stock `rasa init` bot, measured
+# in the same run. Printed, never asserted; about 7 minutes on a quiet machine.
+# BENCH_ARGS="--quick" skips training and shortens phases; "--no-topology" needs no PostgreSQL.
 .PHONY: bench
 bench: setup
 	$(PY) bench/bench_prod.py $(BENCH_ARGS)
