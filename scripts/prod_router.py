@@ -11,6 +11,13 @@ One program, two places in the production topology (docs/deployment.md):
 - **actions** (``--affinity none``): Rasa's action calls are spread round robin; action
   servers keep no state of their own (it lives in the tracker and the slot store).
 
+Loading a model (``PUT /model``) or unloading it (``DELETE /model``: Rasa's HTTP API, used by
+the staff command ``antrean promosikan``) is sent to **every** backend, one after the other:
+otherwise one Rasa process would answer with the new model and the others with the old. The
+answer is the first backend's when all of them succeeded; otherwise 502 with each backend's
+status, so that the command reports the failure (a process that did not load the model keeps
+the old one and must be restarted or asked again).
+
 Bodies are forwarded byte for byte (the webhook signature covers the raw body). A backend
 that refuses the connection is skipped and the request tried on the next one — safe, since
 nothing reached it; a request that did reach a backend is never repeated. Backends are probed
@@ -43,6 +50,8 @@ from aiohttp import web
 logger = logging.getLogger("law.router")
 
 WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
+# Requests every backend must get: loading or unloading the model of every Rasa process.
+BROADCAST = {("PUT", "/model"), ("DELETE", "/model")}
 ROUTER_HEALTH_PATH = "/_router/health"
 # Hop-by-hop headers (RFC 9110 §7.6.1) stay with their hop; lengths are recomputed.
 HOP_HEADERS = frozenset({
@@ -207,6 +216,8 @@ class Router:
         forwarded = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
         headers.setdefault("X-Forwarded-Proto", request.scheme)
+        if (request.method, request.path.rstrip("/")) in BROADCAST:
+            return await self.broadcast(request, body, headers)
         for backend in self.candidates(request, body):
             try:
                 async with self._session.request(
@@ -233,6 +244,37 @@ class Router:
                 return web.Response(status=502, text="backend failed")
         logger.error("%s %s: no backend reachable", request.method, request.path)
         return web.Response(status=503, text="no backend reachable")
+
+
+    async def broadcast(self, request: web.Request, body: bytes,
+                        headers: dict[str, str]) -> web.Response:
+        """Send the request to every backend in turn; the first answer when all succeed."""
+        assert self._session is not None
+        answers: list[tuple[Backend, int, bytes, dict[str, str]]] = []
+        outcome: dict[str, int | str] = {}
+        for backend in self.backends:
+            try:
+                async with self._session.request(
+                    request.method, backend.url + request.raw_path, data=body,
+                    headers=headers, timeout=self.timeout, allow_redirects=False,
+                ) as upstream:
+                    payload = await upstream.read()
+                    answers.append((backend, upstream.status, payload,
+                                    {k: v for k, v in upstream.headers.items()
+                                     if k.lower() not in HOP_HEADERS}))
+                    outcome[backend.url] = upstream.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                outcome[backend.url] = exc.__class__.__name__
+        failed = {url: status for url, status in outcome.items()
+                  if not isinstance(status, int) or status >= 300}
+        logger.info("%s %s sent to %d backend(s): %s", request.method, request.path,
+                    len(self.backends), ", ".join(f"{url} {status}"
+                                                 for url, status in outcome.items()))
+        if failed:
+            return web.json_response({"error": "not every backend succeeded",
+                                      "backends": outcome}, status=502)
+        _, status, payload, reply_headers = answers[0]
+        return web.Response(body=payload, status=status, headers=reply_headers)
 
 
 def parse_listen(value: str) -> tuple[str, int]:

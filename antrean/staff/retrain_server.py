@@ -78,10 +78,32 @@ class RasaServer:
             f"Memuat {model.name} ke server {self.url}",
             lambda: self._request("PUT", "/model", timeout=LOAD_TIMEOUT,
                                   json={"model_file": str(model.resolve())}))
+        partial = _per_process(reply)
+        if partial:
+            raise StaffError(
+                f"Tidak semua proses Rasa dapat memuat {model.name}: {partial}. Proses yang "
+                "gagal tetap memakai model lama. Perbaiki penyebabnya lalu nyalakan ulang "
+                "server dengan model yang diinginkan (docs/deployment.md).", 1)
         if reply.status_code != 204:
             raise StaffError(
                 f"Server tidak dapat memuat {model.name} ({reply.status_code}): "
                 f"{_message(reply)}. Model yang lama tetap dipakai.", 1)
+
+
+def _per_process(reply: requests.Response) -> str | None:
+    """What each Rasa process answered, when the front router (scripts/prod_router.py) sent
+    the request to several and not all of them succeeded; None otherwise."""
+    if reply.status_code != 502:
+        return None
+    try:
+        backends = reply.json().get("backends")
+    except ValueError:
+        return None
+    if not isinstance(backends, dict):
+        return None
+    return ", ".join(
+        f"{url} {'berhasil' if isinstance(status, int) and status < 300 else f'gagal ({status})'}"
+        for url, status in backends.items())
 
 
 def _message(reply: requests.Response) -> str:

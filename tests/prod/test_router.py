@@ -184,3 +184,53 @@ def test_no_backend_reachable_is_a_503() -> None:
                 assert response.status == 503
 
     asyncio.run(scenario())
+
+
+def test_loading_a_model_reaches_every_rasa_process() -> None:
+    """PUT /model (antrean promosikan) must not load the new model in one process only."""
+    async def scenario() -> None:
+        first, second = Recorder("a"), Recorder("b")
+        async with serving(first.app(), free_port()) as a, \
+                serving(second.app(), free_port()) as b, \
+                routed([a, b], "whatsapp") as front, aiohttp.ClientSession() as session:
+            for _ in range(2):
+                async with session.put(front + "/model?token=s3cret",
+                                       json={"model_file": "models/kandidat.tar.gz"}
+                                       ) as response:
+                    assert response.status == 200
+                    assert await response.text() == "a"  # the first backend's answer
+            for recorder in (first, second):
+                assert [(m, p, json.loads(body)) for m, p, body, _ in recorder.received] == [
+                    ("PUT", "/model?token=s3cret", {"model_file": "models/kandidat.tar.gz"})
+                ] * 2
+            async with session.get(front + "/status") as response:  # not broadcast
+                assert response.status == 200
+            assert len(first.received) + len(second.received) == 5
+
+    asyncio.run(scenario())
+
+
+def test_a_model_load_that_fails_anywhere_is_reported_as_failed() -> None:
+    async def scenario() -> None:
+        alive = Recorder("alive")
+        refusing = web.Application()
+
+        async def refuse(request: web.Request) -> web.Response:
+            if request.path == "/health":
+                return web.Response(text="ok")
+            return web.json_response({"message": "model not found"}, status=400)
+
+        refusing.router.add_route("*", "/{tail:.*}", refuse)
+        dead = f"http://127.0.0.1:{free_port()}"
+        async with serving(alive.app(), free_port()) as a, \
+                serving(refusing, free_port()) as r, \
+                routed([a, r, dead], "whatsapp") as front, aiohttp.ClientSession() as session:
+            async with session.put(front + "/model", json={"model_file": "x"}) as response:
+                assert response.status == 502
+                report = await response.json()
+            assert report["backends"][a] == 200
+            assert report["backends"][r] == 400
+            assert report["backends"][dead] == "ClientConnectorError"
+            assert len(alive.received) == 1  # still asked: it now runs the new model
+
+    asyncio.run(scenario())

@@ -16,6 +16,7 @@ import json
 import sys
 import tarfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -588,3 +590,64 @@ def test_antrean_command_lists_the_retraining_commands():
     for command in ("ekspor-ulasan", "impor-ulasan", "latih-kandidat", "bandingkan",
                     "promosikan", "kembalikan"):
         assert command in help_text
+
+
+@contextmanager
+def front_router(*backends: str) -> Iterator[str]:
+    """scripts/prod_router.py in front of the given servers, as in the production topology."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from antrean.config import PROJECT_ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "prod_router.py"), "--listen",
+         f"127.0.0.1:{port}", "--backends", ",".join(backends), "--affinity", "whatsapp",
+         "--health-path", "/status"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{url}/_router/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_promotion_through_the_front_router_loads_every_rasa_process(promotion, cli):
+    project, server, models = promotion
+    second = FakeRasa(models["base"], token="rahasia")
+    try:
+        with front_router(server.url, second.url) as front:
+            promoted = cli("promosikan", "--proyek", project.root, "--server", front,
+                           "--kandidat", models["good"])
+        assert promoted.code == 0, promoted.err
+        assert server.loaded["model_id"] == second.loaded["model_id"] == "good"
+    finally:
+        second.close()
+
+
+def test_a_process_that_cannot_load_the_model_is_named(promotion, cli):
+    project, server, models = promotion
+    second = FakeRasa(models["base"], token="lain")  # answers 401 to the staff's token
+    try:
+        with front_router(server.url, second.url) as front:
+            promoted = cli("promosikan", "--proyek", project.root, "--server", front,
+                           "--kandidat", models["good"])
+        assert promoted.code == 1
+        assert "Tidak semua proses Rasa" in promoted.err
+        assert f"{second.url} gagal (401)" in promoted.err and f"{server.url} berhasil" in \
+            promoted.err
+        assert "good" not in [p.model_id for p in History.load(project.retrain).promoted]
+    finally:
+        second.close()
