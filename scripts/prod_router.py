@@ -220,15 +220,7 @@ class Router:
             return await self.broadcast(request, body, headers)
         for backend in self.candidates(request, body):
             try:
-                async with self._session.request(
-                    request.method, backend.url + request.raw_path, data=body,
-                    headers=headers, timeout=self.timeout, allow_redirects=False,
-                ) as upstream:
-                    payload = await upstream.read()
-                    reply_headers = {k: v for k, v in upstream.headers.items()
-                                     if k.lower() not in HOP_HEADERS}
-                    return web.Response(body=payload, status=upstream.status,
-                                        headers=reply_headers)
+                return await self._send(backend, request, body, headers)
             except aiohttp.ClientConnectorError as exc:
                 # Nothing reached this backend: try the next one.
                 backend.mark(False, exc.__class__.__name__)
@@ -245,24 +237,29 @@ class Router:
         logger.error("%s %s: no backend reachable", request.method, request.path)
         return web.Response(status=503, text="no backend reachable")
 
+    async def _send(self, backend: Backend, request: web.Request, body: bytes,
+                    headers: dict[str, str]) -> web.Response:
+        """The request as received, sent to ``backend``; its answer without hop headers."""
+        assert self._session is not None
+        async with self._session.request(
+            request.method, backend.url + request.raw_path, data=body,
+            headers=headers, timeout=self.timeout, allow_redirects=False,
+        ) as upstream:
+            payload = await upstream.read()
+            reply_headers = {k: v for k, v in upstream.headers.items()
+                             if k.lower() not in HOP_HEADERS}
+            return web.Response(body=payload, status=upstream.status, headers=reply_headers)
 
     async def broadcast(self, request: web.Request, body: bytes,
                         headers: dict[str, str]) -> web.Response:
         """Send the request to every backend in turn; the first answer when all succeed."""
-        assert self._session is not None
-        answers: list[tuple[Backend, int, bytes, dict[str, str]]] = []
+        answers: list[web.Response] = []
         outcome: dict[str, int | str] = {}
         for backend in self.backends:
             try:
-                async with self._session.request(
-                    request.method, backend.url + request.raw_path, data=body,
-                    headers=headers, timeout=self.timeout, allow_redirects=False,
-                ) as upstream:
-                    payload = await upstream.read()
-                    answers.append((backend, upstream.status, payload,
-                                    {k: v for k, v in upstream.headers.items()
-                                     if k.lower() not in HOP_HEADERS}))
-                    outcome[backend.url] = upstream.status
+                answer = await self._send(backend, request, body, headers)
+                answers.append(answer)
+                outcome[backend.url] = answer.status
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 outcome[backend.url] = exc.__class__.__name__
         failed = {url: status for url, status in outcome.items()
@@ -273,8 +270,7 @@ class Router:
         if failed:
             return web.json_response({"error": "not every backend succeeded",
                                       "backends": outcome}, status=502)
-        _, status, payload, reply_headers = answers[0]
-        return web.Response(body=payload, status=status, headers=reply_headers)
+        return answers[0]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
