@@ -73,7 +73,7 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 PROD_RASA = [sys.executable, str(ROOT / "scripts" / "rasa_run.py")]
 OURS_TEXTS = ["halo", "jam buka kantor jam berapa?", "mau daftar antrean paspor"]
 STOCK_TEXTS = ["hello", "I am sad"]
-RAMP = [2, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100]
+RAMP = [2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 150]
 QUICK_RAMP = [2, 4, 6, 8, 10, 15, 20, 40, 80]
 PROD = [sys.executable, str(ROOT / "scripts" / "prod.py")]
 # The prod bot's servers: an admin URL (its own databases are created next to it) and a Redis
