@@ -15,13 +15,7 @@ installed, only for converting models to TensorFlow Lite, and does without it wh
 import fails. Making ``import jax`` fail saves about 100 MB of resident memory and half a
 second of start-up per process (docs/performance.md).
 
-3. SQLite files (the embedded tracker store) in WAL mode with ``synchronous=NORMAL``:
-Rasa's SQL tracker store commits at least once per message, and with SQLite's default journal each
-commit waits for several disk flushes while the event loop is blocked. Production uses
-PostgreSQL; the slot store and message-id store set the same PRAGMAs themselves
-(antrean/store/engine.py).
-
-4. One HTTP connection pool for each endpoint (the action server). Rasa 3.6 opens a new
+3. One HTTP connection pool for each endpoint (the action server). Rasa 3.6 opens a new
 ``aiohttp.ClientSession`` for every request it sends to an endpoint, so every custom action
 call connects anew and the action server accepts and closes a connection each time. Here each
 endpoint keeps one session, with the same headers, authentication and timeout, for the life
@@ -75,22 +69,6 @@ def without_jax() -> None:
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
 
 
-def tune_sqlite() -> None:
-    """WAL and ``synchronous=NORMAL`` for every SQLite file this process opens."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        if not type(dbapi_connection).__module__.startswith("sqlite3"):
-            return
-        cursor = dbapi_connection.cursor()
-        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-
 class _Borrowed:
     """``async with`` over a shared session: entering lends it, leaving keeps it open."""
 
@@ -132,7 +110,6 @@ def reuse_endpoint_sessions() -> None:
 def main() -> None:
     without_jax()
     install()
-    tune_sqlite()
     reuse_endpoint_sessions()
     from rasa.__main__ import main as rasa_main
 

@@ -49,8 +49,20 @@ def create_store_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(url, future=True, **kwargs)
 
 
+def sqlite_file(database: str | None) -> bool:
+    """Whether a SQLite URL's database is a file (not in memory)."""
+    return bool(database) and database != ":memory:"
+
+
+def without_waiting_for_the_disk(cursor: Any) -> None:
+    """WAL and ``synchronous=NORMAL`` on a connection to a SQLite file (see above); also used
+    for Rasa's tracker store on SQLite (addons/tracker_store.py)."""
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+
+
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
-    on_disk = bool(database) and database != ":memory:"
+    on_disk = sqlite_file(database)
     if on_disk:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("poolclass", QueuePool)
@@ -69,8 +81,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         if on_disk:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            without_waiting_for_the_disk(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")

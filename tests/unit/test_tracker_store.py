@@ -147,3 +147,14 @@ def test_a_new_conversation_is_stored_without_counting_even_through_rasas_wrappe
     assert asyncio.run(run()) == ["user", "action", "bot", "action"]
     assert len(rows(inner)) == 4
     assert not [s for s in statements if "count(" in s.lower()]
+
+
+def test_a_sqlite_file_is_written_in_wal_mode_and_memory_is_left_alone(tmp_path: Path) -> None:
+    pragmas = {}
+    for name, database in [("file", str(tmp_path / "tracker.db")), ("memory", ":memory:")]:
+        store = KnownCountSQLTrackerStore(DOMAIN, dialect="sqlite", db=database)
+        with store.engine.connect() as connection:
+            pragmas[name] = [connection.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                             connection.exec_driver_sql("PRAGMA synchronous").scalar()]
+    assert pragmas["file"] == ["wal", 1]  # 1 = NORMAL
+    assert pragmas["memory"] == ["memory", 2]  # untouched: FULL
