@@ -99,6 +99,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._weights = weights
+        self._idf = ({alias: weights[f"idf:{alias}"] for alias in self._blocks}
+                     if weights is not None else {})
 
     @classmethod
     def create(
@@ -141,35 +143,29 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return counts
 
     def _vector(
-        self, message: Message, idf: dict[str, np.ndarray]
+        self, counts: dict[str, scipy.sparse.coo_matrix], idf: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The message's weighted features as (columns, values) of one sparse row.
+        """One message's weighted features (from its counts per featurizer) as (columns,
+        values) of one sparse row.
 
         Plain NumPy on the few non-zero counts of one message: building SciPy matrices per
         message cost more than the classification itself.
         """
         columns, values, offset = [], [], 0
         for alias, weight in self._blocks.items():
-            counts = self._sentence_counts(message, alias)
-            block = (1.0 + np.log(counts.data.astype(np.float64))) * idf[alias][counts.col]
+            block_counts = counts[alias]
+            block = (1.0 + np.log(block_counts.data.astype(np.float64))) \
+                * idf[alias][block_counts.col]
             norm = np.sqrt(block @ block)
-            columns.append(counts.col + offset)
+            columns.append(block_counts.col + offset)
             values.append(block * (weight / norm) if norm else block)
-            offset += counts.shape[1]
+            offset += block_counts.shape[1]
         joined = np.concatenate(values)
         norm = np.sqrt(joined @ joined)
         return np.concatenate(columns), joined / norm if norm else joined
 
-    def _features(
-        self, messages: list[Message], idf: dict[str, np.ndarray]
-    ) -> scipy.sparse.csr_matrix:
-        rows = [self._vector(message, idf) for message in messages]
-        width = sum(len(idf[alias]) for alias in self._blocks)
-        indptr = np.cumsum([0] + [len(columns) for columns, _ in rows])
-        return scipy.sparse.csr_matrix(
-            (np.concatenate([values for _, values in rows]),
-             np.concatenate([columns for columns, _ in rows]), indptr),
-            shape=(len(rows), width))
+    def _counts(self, message: Message) -> dict[str, scipy.sparse.coo_matrix]:
+        return {alias: self._sentence_counts(message, alias) for alias in self._blocks}
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the weights on the intent examples and stores them."""
@@ -181,13 +177,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             logger.debug("Fewer than two intents: %s not trained.", self._resource.name)
             return self._resource
+        counts = [self._counts(message) for message in examples]
         idf = {}
         for alias in self._blocks:
-            counts = [self._sentence_counts(message, alias) for message in examples]
-            documents = np.bincount(np.concatenate([c.col for c in counts]),
-                                    minlength=counts[0].shape[1])
+            documents = np.bincount(np.concatenate([c[alias].col for c in counts]),
+                                    minlength=counts[0][alias].shape[1])
             idf[alias] = np.log((1.0 + len(examples)) / (1.0 + documents)) + 1.0
-        features = self._features(examples, idf)
+        rows = [self._vector(c, idf) for c in counts]
+        features = scipy.sparse.csr_matrix(
+            (np.concatenate([values for _, values in rows]),
+             np.concatenate([columns for columns, _ in rows]),
+             np.cumsum([0] + [len(columns) for columns, _ in rows])),
+            shape=(len(rows), sum(len(values) for values in idf.values())))
 
         def svm() -> LinearSVC:
             return LinearSVC(C=float(self._config["C"]), class_weight="balanced",
@@ -204,11 +205,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         classes = np.asarray(model.classes_, dtype=str)
         coef, intercept = _one_row_per_class(model.coef_, model.intercept_)
         truth = np.searchsorted(classes, labels)
-        losses = [_log_loss(_one_row_per_class_scores(held_out) * t, truth)
-                  for t in TEMPERATURES]
+        held_out = _one_row_per_class_scores(held_out)
+        losses = [_log_loss(held_out * t, truth) for t in TEMPERATURES]
         temperature = float(TEMPERATURES[int(np.argmin(losses))])
         logger.debug("LinearIntentClassifier: temperature %.2f (held-out log-loss %.3f).",
                      temperature, min(losses))
+        self._idf = idf
         self._weights = {"classes": classes, "coef": coef, "intercept": intercept,
                          "temperature": np.asarray(temperature),
                          **{f"idf:{alias}": values for alias, values in idf.items()}}
@@ -221,10 +223,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if self._weights is None or not messages:
             return messages
         weights = self._weights
-        idf = {alias: weights[f"idf:{alias}"] for alias in self._blocks}
         scores = []
         for message in messages:
-            columns, values = self._vector(message, idf)
+            columns, values = self._vector(self._counts(message), self._idf)
             scores.append(weights["coef"][:, columns] @ values)
         probabilities = _softmax(
             (np.asarray(scores) + weights["intercept"]) * float(weights["temperature"]))
