@@ -44,7 +44,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,14 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from process_stats import cpu_seconds, print_profile, rss_mb, start_profiler  # noqa: E402
-from processes import free_port, start_action_server, stop, wait_for  # noqa: E402
+from processes import (  # noqa: E402
+    free_port,
+    free_ports,
+    sqlite_tracker_store,
+    start_action_server,
+    stop,
+    wait_for,
+)
 from whatsapp_traffic import (  # noqa: E402
     API_VERSION,
     APP_SECRET,
@@ -303,8 +309,7 @@ def write_files(bot: Bot, workdir: Path, action_port: int | None) -> Path:
     lines = []
     if action_port:
         lines += ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"']
-    lines += ["tracker_store:", "  type: addons.tracker_store.KnownCountSQLTrackerStore", '  dialect: "sqlite"',
-              f'  db: "{workdir / (bot.name + "-tracker.db")}"']
+    lines += sqlite_tracker_store(workdir / f"{bot.name}-tracker.db")
     bot.endpoints = workdir / f"{bot.name}-endpoints.yml"
     bot.endpoints.write_text("\n".join(lines) + "\n")
     credentials = workdir / "credentials-whatsapp.yml"
@@ -350,20 +355,6 @@ async def start_rasa(bot: Bot, workdir: Path, credentials: Path,
                 pass
             await asyncio.sleep(0.1)
     raise SystemExit(f"{bot.name}: not ready after {args.startup_timeout:.0f} s; see {log}")
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports (each held until all are chosen)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float:

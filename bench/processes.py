@@ -43,18 +43,35 @@ def write_endpoints(workdir: Path, action_port: int, tracker_store: str) -> Path
         raise ValueError(f"tracker store {tracker_store!r} is not one of {TRACKER_STORES}")
     lines = ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"']
     if tracker_store == "sqlite":
-        lines += ["tracker_store:", "  type: addons.tracker_store.KnownCountSQLTrackerStore", '  dialect: "sqlite"',
-                  f'  db: "{workdir / "tracker.db"}"']
+        lines += sqlite_tracker_store(workdir / "tracker.db")
     # No tracker_store key: Rasa keeps trackers in memory. The lock store is in memory too.
     path = workdir / "endpoints.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
+def sqlite_tracker_store(database: Path) -> list[str]:
+    """endpoints.yml lines of the project's tracker store (as in endpoints.yml) on ``database``."""
+    return ["tracker_store:", "  type: addons.tracker_store.KnownCountSQLTrackerStore",
+            '  dialect: "sqlite"', f'  db: "{database}"']
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (each held until all are chosen)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 async def wait_for(url: str, proc: subprocess.Popen, name: str, timeout: float,
