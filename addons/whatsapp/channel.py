@@ -69,6 +69,7 @@ class WhatsAppInput(InputChannel):
             settings.dedup_db_url,
             ttl=dt.timedelta(days=settings.dedup_ttl_days),
             status_ttl=dt.timedelta(days=settings.status_ttl_days),
+            auto_migrate=settings.auto_migrate,
         )
         self.queues = SenderQueues()
         self.menus = MenuMemory()

@@ -5,9 +5,11 @@ restart apart. A message is processed only by whoever manages to INSERT its id: 
 key makes "check and insert" one atomic step, on SQLite and PostgreSQL alike, across
 threads, processes and restarts. Ids are forgotten after a while (7 days by default).
 
-The tables have a MetaData of their own and are created when missing (``checkfirst``), so
-the channel works on a database no migration has touched; the slot store's Alembic history
-should still own them in production, with a revision that creates them only if missing.
+The tables are the slot store's (``antrean/store/tables.py``), created by its Alembic
+history (migration 0004). The channel's database may be another one than the slot store's
+(``dedup_db_url``), so on first use the store runs the same ``migrate()`` on its own URL, as
+the action server does on its (unless ``LAW_AUTO_MIGRATE=0``); that upgrade is serialised
+between processes (``antrean/store/migrations/env.py``), where ``create_all`` could race.
 Database calls are blocking, so they run on a small thread pool of their own,
 never on the event loop.
 """
@@ -22,58 +24,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    delete,
-    insert,
-)
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from addons.whatsapp.payload import StatusUpdate
-from antrean.store.engine import create_store_engine, database_url_from_env
+from antrean.store.engine import create_store_engine, database_url_from_env, migrate
+from antrean.store.tables import metadata  # noqa: F401 - scripts/prod.py still imports it
+from antrean.store.tables import whatsapp_processed_messages as processed_messages
+from antrean.store.tables import whatsapp_statuses as message_statuses
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-metadata = MetaData()
-
-processed_messages = Table(
-    "whatsapp_processed_messages",
-    metadata,
-    # The wamid of an applicant's message; only its first delivery gets in.
-    Column("message_id", String(255), primary_key=True),
-    # When it was first seen (UTC); rows older than the retention are purged.
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Index("ix_whatsapp_processed_messages_received_at", "received_at"),
-)
-
-message_statuses = Table(
-    "whatsapp_statuses",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    # The wamid of OUR message the report is about.
-    Column("message_id", String(255), nullable=False),
-    # sent / delivered / read / failed
-    Column("status", String(32), nullable=False),
-    # When Meta says it happened (UTC), if it said.
-    Column("status_at", DateTime(timezone=True), nullable=True),
-    # When we received the report (UTC); drives the purge.
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    # Meta's error code and title for "failed", e.g. 131047 (24-hour window closed).
-    Column("error_code", Integer, nullable=True),
-    Column("error_title", String(255), nullable=True),
-    UniqueConstraint("message_id", "status", name="uq_whatsapp_statuses_message_id_status"),
-    Index("ix_whatsapp_statuses_recorded_at", "recorded_at"),
-)
 
 PURGE_EVERY_S = 3600.0
 
@@ -90,6 +53,8 @@ class MessageStore:
         ttl: How long a processed message id is remembered.
         status_ttl: How long delivery reports are kept.
         clock: Returns the current UTC time (tests move it).
+        auto_migrate: Upgrade the database's schema on first use (see the module's
+            docstring); without it, the tables must have been migrated beforehand.
     """
 
     def __init__(
@@ -98,11 +63,13 @@ class MessageStore:
         ttl: dt.timedelta = dt.timedelta(days=7),
         status_ttl: dt.timedelta = dt.timedelta(days=30),
         clock: Callable[[], dt.datetime] = utc_now,
+        auto_migrate: bool = True,
     ) -> None:
         self.url = url or database_url_from_env()
         self.ttl = ttl
         self.status_ttl = status_ttl
         self.clock = clock
+        self.auto_migrate = auto_migrate
         self._engine: Engine | None = None
         self._ready = False
         self._lock = threading.Lock()
@@ -184,24 +151,16 @@ class MessageStore:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
-                self._ready = False
 
     def _ready_engine(self) -> Engine:
         with self._lock:
+            if not self._ready:
+                if self.auto_migrate:
+                    migrate(self.url)  # a failure is retried at the next call
+                self._ready = True
             if self._engine is None:
                 self._engine = create_store_engine(self.url)
-            if not self._ready:
-                self._create_tables(self._engine)
-                self._ready = True
             return self._engine
-
-    @staticmethod
-    def _create_tables(engine: Engine) -> None:
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except (OperationalError, ProgrammingError):
-            # Another process created them between our check and our CREATE.
-            metadata.create_all(engine, checkfirst=True)
 
     def _purge_now_and_then(self, engine: Engine) -> None:
         if time.monotonic() - self._last_purge < PURGE_EVERY_S:

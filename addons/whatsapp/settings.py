@@ -31,6 +31,7 @@ ENV_VARS = {
     "api_version": "WHATSAPP_API_VERSION",
     "api_base_url": "WHATSAPP_API_BASE_URL",
     "dedup_db_url": "LAW_DATABASE_URL",
+    "auto_migrate": "LAW_AUTO_MIGRATE",
 }
 REQUIRED = ("access_token", "phone_number_id", "app_secret", "verify_token")
 
@@ -75,6 +76,9 @@ class WhatsAppSettings:
         api_base_url: Graph API root; tests point it at a local server.
         dedup_db_url: SQLAlchemy URL of the message-id store; ``None`` means the slot
             store's database (``LAW_DATABASE_URL``, default ``var/law.db``).
+        auto_migrate: Whether the channel upgrades its database's schema (the slot
+            store's Alembic history) on first use, as the action server does; ``0`` in
+            ``LAW_AUTO_MIGRATE`` leaves that to whoever deploys.
         dedup_ttl_days: How long a processed message id is remembered.
         status_ttl_days: How long delivery reports are kept.
         non_text_reply: What the applicant is told after sending a non-text message.
@@ -91,6 +95,7 @@ class WhatsAppSettings:
     api_version: str = DEFAULT_API_VERSION
     api_base_url: str = DEFAULT_API_BASE_URL
     dedup_db_url: str | None = None
+    auto_migrate: bool = True
     dedup_ttl_days: float = 7.0
     status_ttl_days: float = 30.0
     non_text_reply: str = DEFAULT_NON_TEXT_REPLY
@@ -164,6 +169,7 @@ class WhatsAppSettings:
             api_version=api_version,
             api_base_url=base_url,
             dedup_db_url=reader.text("dedup_db_url") or None,
+            auto_migrate=reader.text("auto_migrate") != "0",
             dedup_ttl_days=reader.number("dedup_ttl_days", float, 7.0),
             status_ttl_days=reader.number("status_ttl_days", float, 30.0),
             non_text_reply=reader.text("non_text_reply") or DEFAULT_NON_TEXT_REPLY,

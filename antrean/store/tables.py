@@ -1,5 +1,10 @@
 """Table definitions of the slot store (SQLAlchemy Core, 2.0 style).
 
+Every table LAW owns is declared here once and created by the Alembic history in
+``migrations/``: the booking tables, and the WhatsApp channel's message-id and delivery-report
+tables (migration 0004), which the channel writes and the retention (``antrean hapus-data``)
+trims. Rasa's tracker store is Rasa's; it is read in ``tracker_queries.py``, never migrated.
+
 Uniqueness of "one active booking per number / per NIK" is enforced by the database: the
 columns ``active_phone`` and ``nik_active`` hold the value while the booking is active and
 NULL otherwise, and carry a UNIQUE constraint (NULLs never collide, on SQLite and PostgreSQL
@@ -23,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -145,3 +151,41 @@ handoff_requests = Table(
     Index("ix_handoff_requests_phone", "phone"),
     Index("ix_handoff_requests_resolved_at", "resolved_at"),
 )
+
+
+# --- the WhatsApp channel (addons/whatsapp/dedup.py) --------------------------------------
+# Meta delivers webhooks at least once; a message is processed only by whoever manages to
+# INSERT its id, so the primary key is the duplicate check, across processes and restarts.
+# Rows are purged by the channel after a while and by the retention after its cutoff.
+whatsapp_processed_messages = Table(
+    "whatsapp_processed_messages",
+    metadata,
+    # The wamid of an applicant's message; only its first delivery gets in.
+    Column("message_id", String(255), primary_key=True),
+    # When it was first seen; rows older than the channel's retention are purged.
+    Column("received_at", AwareDateTime, nullable=False),
+    Index("ix_whatsapp_processed_messages_received_at", "received_at"),
+)
+
+whatsapp_statuses = Table(
+    "whatsapp_statuses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The wamid of OUR message the report is about.
+    Column("message_id", String(255), nullable=False),
+    # sent / delivered / read / failed
+    Column("status", String(32), nullable=False),
+    # When Meta says it happened, if it said.
+    Column("status_at", AwareDateTime),
+    # When we received the report; drives the purge.
+    Column("recorded_at", AwareDateTime, nullable=False),
+    # Meta's error code and title for "failed", e.g. 131047 (24-hour window closed).
+    Column("error_code", Integer),
+    Column("error_title", String(255)),
+    # Meta redelivers reports too: one row per message and status.
+    UniqueConstraint("message_id", "status", name="uq_whatsapp_statuses_message_id_status"),
+    Index("ix_whatsapp_statuses_recorded_at", "recorded_at"),
+)
+
+# The channel's tables, in the order the retention trims them.
+WHATSAPP_TABLES = (whatsapp_processed_messages, whatsapp_statuses)

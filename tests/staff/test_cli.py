@@ -130,7 +130,7 @@ def test_a_fresh_database_is_migrated_on_first_use(monkeypatch, tmp_path, capsys
     assert main(["kalender", "--minggu", "1"]) == 0
     engine = create_engine(url, future=True)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     engine.dispose()
 
 
