@@ -15,11 +15,10 @@ import re
 import sys
 from typing import Any, NoReturn, Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from antrean.config import ConfigError
 from antrean.masking import mask_numbers_in_text
 from antrean.staff.common import StaffError
+from antrean.store.errors import StoreError
 
 STAFF_MODULES = ("schedule", "daily", "reports", "privacy")
 OPTIONAL_MODULES = ("retrain",)  # maintained separately; absent in older checkouts
@@ -142,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as problem:
         print(f"Konfigurasi kantor tidak valid: {problem}", file=sys.stderr)
         return 3
-    except SQLAlchemyError as problem:
+    except StoreError as problem:
         # The message names the database and the failing statement, never row values.
         first_line = mask_numbers_in_text(
             str(getattr(problem, "orig", None) or problem).splitlines()[0]

@@ -1,4 +1,5 @@
-"""Domain values: applicants, bookings and slots. Plain Python, no ORM."""
+"""Domain values: applicants, bookings and slots, and the staff's view of them. Plain Python,
+no ORM: the store (``antrean.store``) maps them to rows."""
 from __future__ import annotations
 
 import datetime as dt
@@ -96,3 +97,52 @@ class HandoffRequest:
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class Attendance(str, enum.Enum):
+    """Whether an applicant came to the counter; kept apart from ``BookingStatus``."""
+
+    ARRIVED = "arrived"
+    NO_SHOW = "no_show"
+
+
+@dataclass(frozen=True)
+class StaffBooking:
+    """A booking as the counter sees it: the domain booking plus attendance."""
+
+    id: int
+    code: str
+    phone: str
+    slot: SlotRef
+    service_type: str
+    passport_type: str
+    status: BookingStatus
+    reschedule_count: int
+    attendance: Attendance | None
+    attendance_at: dt.datetime | None
+    applicants: tuple[Applicant, ...]
+    anonymised_at: dt.datetime | None = None
+    applicant_count: int | None = None
+
+    @property
+    def size(self) -> int:
+        return (self.applicant_count or 0) if self.anonymised_at else len(self.applicants)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is BookingStatus.CANCELLED
+
+
+@dataclass
+class DayCounts:
+    """Bookings of one service date, as the reports count them."""
+
+    bookings: int = 0  # not cancelled
+    people: int = 0  # applicants of the bookings not cancelled
+    cancelled: int = 0
+    arrived: int = 0
+    no_show: int = 0
+
+    @property
+    def unmarked(self) -> int:
+        return self.bookings - self.arrived - self.no_show

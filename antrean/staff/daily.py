@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from antrean import codes
 from antrean.masking import mask_phone
-from antrean.model import HandoffRequest
+from antrean.model import Attendance, HandoffRequest, StaffBooking
 from antrean.nik import mask_nik
 from antrean.service import BookingService
 from antrean.staff.common import (
@@ -27,7 +27,6 @@ from antrean.staff.common import (
     with_context,
     write_csv,
 )
-from antrean.staff.store import Attendance, StaffBooking, StaffQueries
 
 ATTENDANCE_LABELS = {Attendance.ARRIVED: "hadir", Attendance.NO_SHOW: "tidak hadir"}
 CSV_HEADERS = ("tanggal", "jam", "kode", "urutan", "nama", "nik", "layanan", "jenis_paspor",
@@ -53,7 +52,7 @@ def status_label(booking: StaffBooking, today: dt.date) -> str:
 # --- logic -----------------------------------------------------------------------------
 def bookings_on(service: BookingService, day: dt.date, with_cancelled: bool) -> list[StaffBooking]:
     with service.store.transaction() as tx:
-        found = StaffQueries(tx.conn).bookings_on(day)
+        found = tx.staff.bookings_on(day)
     return [b for b in found if with_cancelled or not b.is_cancelled]
 
 
@@ -62,7 +61,7 @@ def find(service: BookingService, raw_code: str) -> StaffBooking:
     if not codes.is_valid_code(code, service.config.booking.code_length):
         raise StaffError(f"{raw_code!r} bukan kode booking yang sah (periksa salah ketik).")
     with service.store.transaction() as tx:
-        booking = StaffQueries(tx.conn).by_code(code)
+        booking = tx.staff.by_code(code)
     if booking is None:
         raise StaffError(f"Kode {codes.display_code(code)} tidak ditemukan.")
     return booking
@@ -83,7 +82,7 @@ def mark_attendance(service: BookingService, raw_code: str, value: Attendance) -
     if value is Attendance.NO_SHOW and now < booking.slot.starts_at(service.tz):
         raise StaffError(f"Slot {booking.slot.time:%H:%M} booking {label} belum dimulai.")
     with service.store.transaction() as tx:
-        if not StaffQueries(tx.conn).set_attendance(booking.id, value, now):
+        if not tx.staff.set_attendance(booking.id, value, now):
             raise StaffError(f"Booking {label} berubah sementara itu; coba lagi.")
     return Marked(find(service, booking.code), booking.attendance)
 
@@ -96,7 +95,7 @@ def mark_rest_no_show(service: BookingService, day: dt.date) -> int:
         raise StaffError(f"Layanan {long_day_label(day)} belum selesai "
                          f"(tutup pukul {service.config.schedule.closing_time:%H.%M}).")
     with service.store.transaction() as tx:
-        return StaffQueries(tx.conn).mark_unmarked_no_show(day, now)
+        return tx.staff.mark_unmarked_no_show(day, now)
 
 
 # --- printing --------------------------------------------------------------------------

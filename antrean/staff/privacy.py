@@ -20,9 +20,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, func, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
-
 from antrean.masking import mask_numbers_in_text
 from antrean.service import BookingService
 from antrean.staff.common import (
@@ -30,23 +27,11 @@ from antrean.staff.common import (
     day_label,
     with_context,
 )
-from antrean.staff.store import StaffQueries, chunks
 from antrean.staff.tracker import TrackerStore, tracker_url_from_env
-from antrean.store.engine import create_store_engine
+from antrean.store.errors import StoreError
+from antrean.store.staff_queries import chunks, remove_channel_rows_before
 
 log = logging.getLogger(__name__)
-
-# The WhatsApp channel's tables (addons/whatsapp/dedup.py), with only the columns the
-# retention needs; importing the channel would import Rasa.
-_whatsapp = MetaData()
-WHATSAPP_TABLES = (
-    Table("whatsapp_processed_messages", _whatsapp,
-          Column("message_id", String(255), primary_key=True),
-          Column("received_at", DateTime(timezone=True))),
-    Table("whatsapp_statuses", _whatsapp,
-          Column("message_id", String(255)),
-          Column("recorded_at", DateTime(timezone=True))),
-)
 
 
 @dataclass
@@ -82,7 +67,7 @@ def apply_retention(
     first_kept, cutoff = cutoff_of(service)
     result = RetentionResult(service.config.booking.retention_days, first_kept, cutoff, dry_run)
     with service.store.transaction() as tx:
-        staff = StaffQueries(tx.conn)
+        staff = tx.staff
         keep = staff.phones_with_bookings_from(first_kept)
         expired = staff.expired_booking_ids(first_kept)
         result.bookings = len(expired)
@@ -95,21 +80,21 @@ def apply_retention(
             senders = [s for s in tracker.senders_before(cutoff) if s not in keep]
             result.conversations = len(senders)
             result.events = tracker.remove_before(cutoff, senders, dry_run)
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             result.tracker_problem = _problem(exc)
             log.error("retention: tracker store failed (%s)", exc.__class__.__name__)
 
     if not dry_run:
         for part in chunks(expired):  # one short write transaction per chunk
             with service.store.transaction() as tx:
-                result.applicants += StaffQueries(tx.conn).anonymise(part, service.now())
+                result.applicants += tx.staff.anonymise(part, service.now())
         with service.store.transaction() as tx:
-            result.handoffs = StaffQueries(tx.conn).old_handoffs(cutoff, remove=True)
+            result.handoffs = tx.staff.old_handoffs(cutoff, remove=True)
 
     if whatsapp_url is not None:
         try:
-            result.whatsapp_rows = _whatsapp_rows(whatsapp_url, cutoff, dry_run)
-        except SQLAlchemyError as exc:
+            result.whatsapp_rows = remove_channel_rows_before(whatsapp_url, cutoff, dry_run)
+        except StoreError as exc:
             result.whatsapp_problem = _problem(exc)
             log.error("retention: WhatsApp tables failed (%s)", exc.__class__.__name__)
     log.info(
@@ -124,31 +109,6 @@ def apply_retention(
 def _problem(exc: Exception) -> str:
     """The error's first line (never the statement's parameters), digit runs masked."""
     return f"{exc.__class__.__name__}: {mask_numbers_in_text(str(exc).splitlines()[0])}"
-
-
-def _whatsapp_rows(url: str, cutoff: dt.datetime, dry_run: bool) -> int:
-    """Delete (or count) the channel's rows older than ``cutoff``; absent tables are skipped."""
-    engine = create_store_engine(url)
-    utc_cutoff = cutoff.astimezone(dt.timezone.utc)  # SQLite keeps these columns as UTC text
-    total = 0
-    try:
-        present = set(inspect(engine).get_table_names())
-        for table in WHATSAPP_TABLES:
-            if table.name not in present:
-                continue
-            stamp = table.c.received_at if "received_at" in table.c else table.c.recorded_at
-            with engine.begin() as conn:
-                if dry_run:
-                    total += conn.execute(
-                        select(func.count()).select_from(table).where(stamp < utc_cutoff)
-                    ).scalar_one()
-                else:
-                    total += int(
-                        conn.execute(delete(table).where(stamp < utc_cutoff)).rowcount or 0
-                    )
-    finally:
-        engine.dispose()
-    return total
 
 
 def print_result(result: RetentionResult) -> None:

@@ -10,9 +10,8 @@ import argparse
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from antrean import calendar
+from antrean.model import DayCounts
 from antrean.service import BookingService
 from antrean.staff.common import (
     StaffContext,
@@ -25,13 +24,13 @@ from antrean.staff.common import (
     with_context,
     write_csv,
 )
-from antrean.staff.store import DayCounts, StaffQueries
 from antrean.staff.tracker import (
     MessageStats,
     TrackerStore,
     fallback_threshold,
     tracker_url_from_env,
 )
+from antrean.store.errors import StoreError
 
 MAX_DAYS = 366
 CSV_HEADERS = ("tanggal", "booking", "orang", "batal", "hadir", "tidak_hadir", "belum_ditandai",
@@ -93,7 +92,7 @@ def build_report(
     if (last - first).days >= MAX_DAYS:
         raise StaffError(f"Rentang laporan paling lama {MAX_DAYS} hari.", 2)
     with service.store.transaction() as tx:
-        days = StaffQueries(tx.conn).day_counts(first, last)
+        days = tx.staff.day_counts(first, last)
     messages, problem = None, None
     if tracker is not None:
         start = dt.datetime.combine(first, dt.time(), tzinfo=service.tz)
@@ -102,7 +101,7 @@ def build_report(
             messages = tracker.message_stats(start, end, service.tz, threshold)
         except StaffError as exc:
             problem = exc.message
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             problem = f"tracker store tidak dapat dibaca ({exc.__class__.__name__})"
     return Report(first, last, days, messages, problem, threshold)
 

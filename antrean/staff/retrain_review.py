@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol
 
 import yaml
-from sqlalchemy import func, select
 
 from antrean.masking import mask_name, mask_numbers_in_text
 from antrean.staff.common import StaffError
-from antrean.staff.tracker import FALLBACK_INTENT, USER_EVENT, TrackerStore, epoch, events
+from antrean.staff.tracker import FALLBACK_INTENT, TrackerStore
 
 # Columns of the review file. Staff fill ``intent_benar`` and may correct ``teks``.
 COL_TEXT = "teks"
@@ -144,31 +143,25 @@ def collect_for_review(
     if not store.has_events():
         return result
     known_set = set(known)
-    condition = events.c.type_name == USER_EVENT
-    if since is not None:
-        condition = condition & (events.c.timestamp >= epoch(since))
     groups: dict[str, ReviewItem] = {}
     skipped_known: set[str] = set()
-    with store.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(events).where(condition)).scalar()
+    if progress:
+        progress.start(store.count_user_messages(since))
+    for message in store.user_messages(since):
+        result.scanned += 1
         if progress:
-            progress.start(int(total or 0))
-        query = select(events.c.intent_name, events.c.data).where(condition).order_by(events.c.id)
-        for row in conn.execution_options(stream_results=True).execute(query):
-            result.scanned += 1
-            if progress:
-                progress.advance()
-            item = _review_item(row.intent_name, row.data, threshold)
-            if item is None:
-                continue
-            result.matched += 1
-            key = normalise(item.text)
-            if key in known_set:
-                skipped_known.add(key)
-                continue
-            if key in groups:
-                item.count += groups[key].count  # the latest wording and prediction win
-            groups[key] = item
+            progress.advance()
+        item = _review_item(message.intent_name, message.data, threshold)
+        if item is None:
+            continue
+        result.matched += 1
+        key = normalise(item.text)
+        if key in known_set:
+            skipped_known.add(key)
+            continue
+        if key in groups:
+            item.count += groups[key].count  # the latest wording and prediction win
+        groups[key] = item
     if progress:
         progress.finish()
     result.already_known = len(skipped_known)

@@ -24,7 +24,6 @@ from antrean.staff.common import (
     render_table,
     with_context,
 )
-from antrean.staff.store import StaffQueries
 
 MAX_REASON_CHARS = 200  # the reason goes into a WhatsApp reply
 DEFAULT_WEEKS = 5  # the booking window is 30 days
@@ -111,7 +110,7 @@ def slot_views(service: BookingService, day: dt.date) -> tuple[Closure | None, l
 
 def _bookings_on(service: BookingService, day: dt.date) -> tuple[int, int]:
     with service.store.transaction() as tx:
-        counts = StaffQueries(tx.conn).day_counts(day, day).get(day)
+        counts = tx.staff.day_counts(day, day).get(day)
     return (counts.bookings, counts.people) if counts else (0, 0)
 
 

@@ -1,11 +1,11 @@
-"""Rasa's SQL tracker store, read for the reports and trimmed by the retention.
+"""Rasa's tracker store as the staff tools see it: where it is, and what its messages say.
 
-Rasa (``SQLTrackerStore``) keeps one row per conversation event in the table ``events``;
-the sender id is the applicant's WhatsApp number. The table is declared here again rather
-than imported from Rasa, which takes seconds to import. Its URL comes from
-``LAW_TRACKER_URL``, by default the embedded SQLite file of ``endpoints.yml``
-(``var/tracker.db`` under the project root); in production the PostgreSQL database that
-``endpoints.prod.yml`` names.
+Rasa keeps one row per conversation event; the SQL over them is the store's
+(``antrean/store/tracker_queries.py``). Its URL comes from ``LAW_TRACKER_URL``, by default
+the embedded SQLite file of ``endpoints.yml`` (``var/tracker.db`` under the project root); in
+production the PostgreSQL database that ``endpoints.prod.yml`` names. Here a user message is
+judged: it "fell back" when Rasa answered with its fallback or predicted its intent under the
+FallbackClassifier threshold of ``config.yml``.
 """
 from __future__ import annotations
 
@@ -15,38 +15,22 @@ import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine
-from sqlalchemy import delete, func, inspect, select
-from sqlalchemy.engine import Engine, make_url
 
 from antrean.config import PROJECT_ROOT
 from antrean.staff.common import StaffError
-from antrean.staff.store import chunks
+from antrean.store.tracker_queries import USER_EVENT, TrackerEvents
 
 TRACKER_URL_ENV = "LAW_TRACKER_URL"
 DEFAULT_TRACKER_PATH = PROJECT_ROOT / "var" / "tracker.db"
 PIPELINE_CONFIG = PROJECT_ROOT / "config.yml"
 FALLBACK_INTENT = "nlu_fallback"
 RASA_DEFAULT_THRESHOLD = 0.3  # FallbackClassifier's default when config.yml sets none
-USER_EVENT = "user"
 
-metadata = MetaData()
-
-# Rasa 3.6 ``SQLTrackerStore.SQLEvent``.
-events = Table(
-    "events",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),  # seconds since the epoch
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),  # the event as JSON
-)
+__all__ = ["FALLBACK_INTENT", "USER_EVENT", "MessageStats", "TrackerStore", "fallback_threshold",
+           "fell_back", "tracker_url_from_env"]
 
 
 def tracker_url_from_env() -> str:
@@ -63,10 +47,6 @@ def fallback_threshold(path: Path = PIPELINE_CONFIG) -> float:
         if isinstance(component, dict) and component.get("name") == "FallbackClassifier":
             return float(component.get("threshold", RASA_DEFAULT_THRESHOLD))
     return RASA_DEFAULT_THRESHOLD
-
-
-def epoch(moment: dt.datetime) -> float:
-    return moment.timestamp()
 
 
 @dataclass
@@ -99,75 +79,19 @@ def fell_back(intent: str | None, data: str | None, threshold: float) -> bool:
     return isinstance(confidence, (int, float)) and confidence < threshold
 
 
-class TrackerStore:
-    """The events table of Rasa's tracker store at ``url``."""
+class TrackerStore(TrackerEvents):
+    """The events of Rasa's tracker store at ``url``, for the staff commands."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            parsed = make_url(self.url)
-            if parsed.get_backend_name() == "sqlite":
-                if parsed.database and not Path(parsed.database).exists():
-                    raise StaffError(f"Tracker store tidak ditemukan: {parsed.database} "
-                                     f"(atur {TRACKER_URL_ENV}).", 3)
-                # Rasa may be writing at the same time: wait for its lock, do not fail.
-                self._engine = create_engine(self.url, future=True,
-                                             connect_args={"timeout": 30})
-            else:
-                self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
-        return self._engine
-
-    def has_events(self) -> bool:
-        return inspect(self.engine).has_table(events.name)
-
-    def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+    def missing_store_error(self, path: str) -> Exception:
+        return StaffError(f"Tracker store tidak ditemukan: {path} (atur {TRACKER_URL_ENV}).", 3)
 
     def message_stats(
         self, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo, threshold: float
     ) -> MessageStats:
         """User messages with ``start`` ≤ time < ``end``, counted per intent and day."""
         stats = MessageStats()
-        if not self.has_events():
-            return stats
-        query = select(events.c.timestamp, events.c.intent_name, events.c.data).where(
-            events.c.type_name == USER_EVENT,
-            events.c.timestamp >= epoch(start),
-            events.c.timestamp < epoch(end),
-        )
-        with self.engine.connect() as conn:
-            for row in conn.execution_options(stream_results=True).execute(query):
-                day = dt.datetime.fromtimestamp(row.timestamp, tz).date()
-                stats.add(day, row.intent_name, fell_back(row.intent_name, row.data, threshold))
+        for message in self.user_messages(start, end):
+            day = dt.datetime.fromtimestamp(message.timestamp, tz).date()
+            stats.add(day, message.intent_name,
+                      fell_back(message.intent_name, message.data, threshold))
         return stats
-
-    # --- retention -------------------------------------------------------------------
-    def senders_before(self, before: dt.datetime) -> list[str]:
-        """Conversations holding events older than ``before``."""
-        if not self.has_events():
-            return []
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(events.c.sender_id).where(events.c.timestamp < epoch(before)).distinct()
-            )
-            return sorted(r.sender_id for r in rows)
-
-    def remove_before(self, before: dt.datetime, senders: Sequence[str], dry_run: bool) -> int:
-        """Delete (or with ``dry_run`` count) these senders' events older than ``before``."""
-        total = 0
-        for part in chunks(list(senders)):
-            condition = (events.c.timestamp < epoch(before)) & events.c.sender_id.in_(part)
-            with self.engine.begin() as conn:
-                if dry_run:
-                    total += conn.execute(
-                        select(func.count()).select_from(events).where(condition)
-                    ).scalar_one()
-                else:
-                    total += int(conn.execute(delete(events).where(condition)).rowcount or 0)
-        return total

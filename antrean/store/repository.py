@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from antrean.model import Applicant, Booking, BookingStatus, HandoffRequest, SlotRef
+from antrean.store.staff_queries import StaffQueries
 from antrean.store.tables import (
     applicants,
     bookings,
@@ -34,6 +35,12 @@ class StoreSession:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    @property
+    def staff(self) -> StaffQueries:
+        """The staff tools' queries (daily list, attendance, reports, retention) on this
+        transaction; kept in a module of their own so the booking core's stays small."""
+        return StaffQueries(self.conn)
 
     # --- calendar data -------------------------------------------------------------
     def staff_closures(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from antrean.clock import OFFICE_TZ
-from antrean.staff.store import Attendance
+from antrean.model import Attendance
 from antrean.store.tables import bookings
 from tests.conftest import person
 from tests.staff.conftest import book

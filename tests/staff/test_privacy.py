@@ -12,8 +12,7 @@ from addons.whatsapp import dedup
 from addons.whatsapp.payload import StatusUpdate
 from antrean.clock import OFFICE_TZ
 from antrean.model import BookingStatus
-from antrean.staff.privacy import WHATSAPP_TABLES
-from antrean.store.tables import applicants, bookings, handoff_requests
+from antrean.store.tables import WHATSAPP_TABLES, applicants, bookings, handoff_requests
 from tests.conftest import person
 from tests.staff.conftest import book, count_rows, service_at
 

@@ -1,74 +1,28 @@
 """Staff queries on the slot store: a day's bookings, attendance, report counts, retention.
 
-They run inside a transaction of the booking service's store (``SqlStore.transaction()``) and
-work on its connection, so the staff tools share the unit of work of the booking core
-without adding to its repository.
+They run inside a transaction of the booking service's store (``tx.staff`` of
+``SqlStore.transaction()``) and work on its connection, so the staff tools share the unit of
+work of the booking core without adding to its repository. The WhatsApp channel's rows,
+possibly in a database of their own, are trimmed by ``remove_channel_rows_before``.
 """
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.engine import Connection
 
-from antrean.model import Applicant, BookingStatus, SlotRef
-from antrean.store.tables import applicants, bookings, handoff_requests
+from antrean.model import Applicant, Attendance, BookingStatus, DayCounts, SlotRef, StaffBooking
+from antrean.store.engine import create_store_engine
+from antrean.store.tables import WHATSAPP_TABLES, applicants, bookings, handoff_requests
 
 CHUNK = 500  # ids per statement: well under every backend's limit of bound parameters
 
 
-class Attendance(str, enum.Enum):
-    ARRIVED = "arrived"
-    NO_SHOW = "no_show"
-
-
-@dataclass(frozen=True)
-class StaffBooking:
-    """A booking as the counter sees it: the domain booking plus attendance."""
-
-    id: int
-    code: str
-    phone: str
-    slot: SlotRef
-    service_type: str
-    passport_type: str
-    status: BookingStatus
-    reschedule_count: int
-    attendance: Attendance | None
-    attendance_at: dt.datetime | None
-    applicants: tuple[Applicant, ...]
-    anonymised_at: dt.datetime | None = None
-    applicant_count: int | None = None
-
-    @property
-    def size(self) -> int:
-        return (self.applicant_count or 0) if self.anonymised_at else len(self.applicants)
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status is BookingStatus.CANCELLED
-
-
-@dataclass
-class DayCounts:
-    """Bookings of one service date, as the reports count them."""
-
-    bookings: int = 0  # not cancelled
-    people: int = 0  # applicants of the bookings not cancelled
-    cancelled: int = 0
-    arrived: int = 0
-    no_show: int = 0
-
-    @property
-    def unmarked(self) -> int:
-        return self.bookings - self.arrived - self.no_show
-
-
 def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    """``items`` in slices of ``size``, one statement's worth of bound parameters each."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -251,3 +205,29 @@ class StaffQueries:
             )
             for r in rows
         ]
+
+
+def remove_channel_rows_before(url: str, cutoff: dt.datetime, dry_run: bool) -> int:
+    """Delete (or with ``dry_run`` count) the WhatsApp channel's rows older than ``cutoff``.
+
+    The channel's database may be another one than the slot store's, not yet migrated by
+    anyone: absent tables are skipped rather than created.
+    """
+    engine = create_store_engine(url)
+    total = 0
+    try:
+        present = set(inspect(engine).get_table_names())
+        for table in WHATSAPP_TABLES:
+            if table.name not in present:
+                continue
+            stamp = table.c.received_at if "received_at" in table.c else table.c.recorded_at
+            with engine.begin() as conn:
+                if dry_run:
+                    total += conn.execute(
+                        select(func.count()).select_from(table).where(stamp < cutoff)
+                    ).scalar_one()
+                else:
+                    total += int(conn.execute(delete(table).where(stamp < cutoff)).rowcount or 0)
+    finally:
+        engine.dispose()
+    return total

@@ -1,0 +1,165 @@
+"""Rasa's SQL tracker store, read for the staff reports and the review export, trimmed by the
+retention.
+
+Rasa (``SQLTrackerStore``) keeps one row per conversation event in the table ``events``; the
+sender id is the applicant's WhatsApp number. The table is declared here again rather than
+imported from Rasa, which takes seconds to import, and it is never created or migrated here:
+it is Rasa's. Which database it is (``LAW_TRACKER_URL``) is for the caller to say.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterator, NamedTuple, Sequence
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine
+from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.engine import Engine, make_url
+
+from antrean.store.staff_queries import chunks
+
+USER_EVENT = "user"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+metadata = MetaData()
+
+# Rasa 3.6 ``SQLTrackerStore.SQLEvent``.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False, index=True),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),  # seconds since the epoch
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),  # the event as JSON
+)
+
+
+class TrackerStoreMissing(Exception):
+    """The tracker store's SQLite file does not exist: Rasa has never run with it, or the URL
+    is wrong. Reading must not create an empty file Rasa would then take for its store."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class UserMessage(NamedTuple):
+    """One ``user`` event: when, the intent Rasa predicted, and the event as JSON."""
+
+    timestamp: float
+    intent_name: str | None
+    data: str | None
+
+
+def epoch(moment: dt.datetime) -> float:
+    return moment.timestamp()
+
+
+class TrackerEvents:
+    """The events table of Rasa's tracker store at ``url``; opened at first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, built at first use.
+
+        Raises:
+            Exception: ``missing_store_error(path)`` if the URL names a SQLite file that
+                does not exist.
+        """
+        if self._engine is None:
+            parsed = make_url(self.url)
+            if parsed.get_backend_name() == "sqlite":
+                if parsed.database and not Path(parsed.database).exists():
+                    raise self.missing_store_error(parsed.database)
+                # Rasa may be writing at the same time: wait for its lock, do not fail.
+                self._engine = create_engine(
+                    self.url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
+                )
+            else:
+                self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
+        return self._engine
+
+    def missing_store_error(self, path: str) -> Exception:
+        """What to raise for a missing SQLite file; a caller may say it in its own words."""
+        return TrackerStoreMissing(path)
+
+    def has_events(self) -> bool:
+        """Whether Rasa has created its table yet (it does at its first conversation)."""
+        return inspect(self.engine).has_table(events.name)
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- reading ---------------------------------------------------------------------
+    def count_user_messages(
+        self, since: dt.datetime | None = None, before: dt.datetime | None = None
+    ) -> int:
+        """How many user messages :meth:`user_messages` would give (for a progress bar)."""
+        if not self.has_events():
+            return 0
+        with self.engine.connect() as conn:
+            query = select(func.count()).select_from(events).where(*_period(since, before))
+            return int(conn.execute(query).scalar() or 0)
+
+    def user_messages(
+        self, since: dt.datetime | None = None, before: dt.datetime | None = None
+    ) -> Iterator[UserMessage]:
+        """User messages with ``since`` ≤ time < ``before``, oldest event first.
+
+        Rows are streamed, not loaded at once: a year of conversations does not fit in the
+        memory of a staff laptop. Iterate to the end (or close the iterator) to release the
+        connection.
+        """
+        if not self.has_events():
+            return
+        query = (
+            select(events.c.timestamp, events.c.intent_name, events.c.data)
+            .where(*_period(since, before))
+            .order_by(events.c.id)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True).execute(query):
+                yield UserMessage(row.timestamp, row.intent_name, row.data)
+
+    # --- retention -------------------------------------------------------------------
+    def senders_before(self, before: dt.datetime) -> list[str]:
+        """Conversations holding events older than ``before``."""
+        if not self.has_events():
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events.c.sender_id).where(events.c.timestamp < epoch(before)).distinct()
+            )
+            return sorted(r.sender_id for r in rows)
+
+    def remove_before(self, before: dt.datetime, senders: Sequence[str], dry_run: bool) -> int:
+        """Delete (or with ``dry_run`` count) these senders' events older than ``before``."""
+        total = 0
+        for part in chunks(list(senders)):
+            condition = (events.c.timestamp < epoch(before)) & events.c.sender_id.in_(part)
+            with self.engine.begin() as conn:
+                if dry_run:
+                    total += conn.execute(
+                        select(func.count()).select_from(events).where(condition)
+                    ).scalar_one()
+                else:
+                    total += int(conn.execute(delete(events).where(condition)).rowcount or 0)
+        return total
+
+
+def _period(since: dt.datetime | None, before: dt.datetime | None) -> list:
+    conditions = [events.c.type_name == USER_EVENT]
+    if since is not None:
+        conditions.append(events.c.timestamp >= epoch(since))
+    if before is not None:
+        conditions.append(events.c.timestamp < epoch(before))
+    return conditions
