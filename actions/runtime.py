@@ -1,21 +1,18 @@
 """The booking service used by the actions, built once per process on first use.
 
-Settings come from the environment: ``LAW_DATABASE_URL`` (slot store, SQLite by default),
-``LAW_OFFICE_CONFIG`` (office file) and ``LAW_FIXED_NOW`` (fixes the clock in tests).
-``LAW_AUTO_MIGRATE`` (default ``1``) upgrades the schema before first use.
+The settings are read from the environment then (``antrean.settings``: the slot store, the
+office file, a fixed "now" for tests, whether to upgrade the schema first) and the service
+is built by the one composition root, ``antrean.bootstrap.build_service``.
 """
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from typing import Callable, TypeVar
 
-from antrean.clock import clock_from_env
-from antrean.config import load_config
+from antrean.bootstrap import build_service
 from antrean.service import BookingService
-from antrean.store.engine import create_store_engine, database_url_from_env, migrate
-from antrean.store.repository import SqlStore
+from antrean.settings import Settings
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -23,15 +20,11 @@ _service: BookingService | None = None
 
 
 def get_service() -> BookingService:
+    """The process's booking service, built from the settings on the first call."""
     global _service
     with _lock:
         if _service is None:
-            url = database_url_from_env()
-            if os.environ.get("LAW_AUTO_MIGRATE", "1") != "0":
-                migrate(url)
-            _service = BookingService(
-                load_config(), SqlStore(create_store_engine(url)), clock_from_env()
-            )
+            _service = build_service(Settings.from_env())
         return _service
 
 

@@ -4,9 +4,10 @@ The rules live in :mod:`antrean.nlu.temporal` (plain Python); this component onl
 today in the office time zone and writes Rasa entities. Referenced in ``config.yml`` as
 ``addons.temporal_extractor.IndonesianTemporalExtractor``.
 
-Today comes from :func:`antrean.clock.clock_from_env` at every ``process`` call, so a
-long-running server moves on at midnight (Asia/Jakarta) and tests fix the day with
-``LAW_FIXED_NOW``.
+Today comes from the office clock (``antrean.bootstrap.office_clock``: the time zone of the
+office configuration, the settings read from the environment when the first message comes)
+at every ``process`` call, so a long-running server moves on at the office's midnight and
+tests fix the day with ``LAW_FIXED_NOW``.
 """
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from antrean.clock import clock_from_env, office_today
+from antrean.bootstrap import office_clock
+from antrean.clock import Clock
 from antrean.legacy_format import parse_legacy_booking
 from antrean.nlu.temporal import DATE, TIME, TemporalMatch, extract_temporal
+from antrean.settings import Settings
 
 _OWN_TYPES = (DATE, TIME)
 
@@ -49,6 +52,9 @@ class IndonesianTemporalExtractor(EntityExtractorMixin, GraphComponent):
     in the legacy ``#Nama#ddmmyyyy#ddmmyyyy`` format are left to ``LegacyFormatClassifier``,
     which knows that the first date there is a birth date, not the day of the visit.
     """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
 
     @classmethod
     def create(
@@ -74,10 +80,15 @@ class IndonesianTemporalExtractor(EntityExtractorMixin, GraphComponent):
         Returns:
             The same messages, each with an ``entities`` attribute.
         """
-        today = office_today(clock_from_env())
+        today = self._office_clock().now().date()
         for message in messages:
             self._process_message(message, today)
         return messages
+
+    def _office_clock(self) -> Clock:
+        if self._clock is None:
+            self._clock = office_clock(Settings.from_env())
+        return self._clock
 
     def _process_message(self, message: Message, today: dt.date) -> None:
         text = message.get(TEXT) or ""

@@ -1,19 +1,16 @@
 """Time source for the booking rules, fixable in tests.
 
-All calendar logic runs in the office time zone (Asia/Jakarta). Production code asks a
-``Clock`` for "now"; tests and conversation tests fix it, either by passing a
-``FixedClock`` or by setting ``LAW_FIXED_NOW`` (an ISO-8601 datetime) in the environment of
-the process under test.
+All calendar logic runs in the office time zone, which only the office configuration names
+(``office.timezone`` in ``office.yml``). Production code asks a ``Clock`` for "now";
+``antrean.bootstrap.build_clock`` makes the office's clock from the settings: the system
+clock, or a ``FixedClock`` when ``LAW_FIXED_NOW`` fixes the moment for tests and demos.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
-OFFICE_TZ = ZoneInfo("Asia/Jakarta")
-FIXED_NOW_ENV = "LAW_FIXED_NOW"
+from antrean.settings import FIXED_NOW_ENV  # noqa: F401 - tests import the name from here
 
 
 class Clock(Protocol):
@@ -24,9 +21,9 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock, in the office time zone."""
+    """The real clock, in the given (office) time zone."""
 
-    def __init__(self, tz: dt.tzinfo = OFFICE_TZ) -> None:
+    def __init__(self, tz: dt.tzinfo) -> None:
         self.tz = tz
 
     def now(self) -> dt.datetime:
@@ -34,11 +31,18 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock standing still at one moment (naive values are read as office time)."""
+    """A clock standing still at one moment, told in ``tz``.
 
-    def __init__(self, moment: dt.datetime, tz: dt.tzinfo = OFFICE_TZ) -> None:
-        self.tz = tz
-        self.moment = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    ``tz`` defaults to the moment's own time zone; a naive moment is read as time in ``tz``,
+    which must then be given.
+    """
+
+    def __init__(self, moment: dt.datetime, tz: dt.tzinfo | None = None) -> None:
+        zone = tz or moment.tzinfo
+        if zone is None:
+            raise ValueError(f"a naive moment ({moment.isoformat()}) needs a time zone")
+        self.tz = zone
+        self.moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
     def now(self) -> dt.datetime:
         return self.moment.astimezone(self.tz)
@@ -47,21 +51,24 @@ class FixedClock:
         self.moment = self.moment + delta
 
 
+# --- kept for callers not yet given a clock by antrean.bootstrap --------------------------
+# antrean/staff/retrain.py imports ``clock_from_env`` and ``OFFICE_TZ`` from here; both now
+# come from the settings and the office configuration. Remove once it takes its clock from
+# its StaffContext.
+
+
 def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
-    """``FixedClock`` when ``LAW_FIXED_NOW`` is set, else the system clock."""
-    env = os.environ if environ is None else environ
-    fixed = env.get(FIXED_NOW_ENV, "").strip()
-    if not fixed:
-        return SystemClock()
-    try:
-        return FixedClock(dt.datetime.fromisoformat(fixed))
-    except ValueError as exc:
-        raise ValueError(
-            f"{FIXED_NOW_ENV} must be an ISO-8601 datetime such as "
-            f"2026-12-01T09:00:00+07:00, got {fixed!r}"
-        ) from exc
+    """The office clock for the settings in ``environ`` (``os.environ`` unless given)."""
+    from antrean.bootstrap import office_clock
+    from antrean.settings import Settings
+
+    return office_clock(Settings.from_env(environ))
 
 
-def office_today(clock: Clock) -> dt.date:
-    """Today's date at the office."""
-    return clock.now().astimezone(OFFICE_TZ).date()
+def __getattr__(name: str) -> Any:
+    if name == "OFFICE_TZ":  # the office configuration's time zone, read when asked for
+        from antrean.bootstrap import office_timezone
+        from antrean.settings import Settings
+
+        return office_timezone(Settings.from_env())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

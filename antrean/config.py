@@ -1,8 +1,9 @@
 """Office configuration: one YAML file holding every number and fact the rules use.
 
 The file is validated on load; a problem raises ``ConfigError`` naming the bad key
-(``schedule.slot_capacity must be a positive integer, got 'x'``). The path comes from the
-``LAW_OFFICE_CONFIG`` environment variable, else ``office.yml`` at the project root.
+(``schedule.slot_capacity must be a positive integer, got 'x'``). Callers pass the path the
+settings name (``antrean.settings``: ``LAW_OFFICE_CONFIG``, else ``office.yml`` at the project
+root).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Any, Mapping
 
 import yaml
 
-OFFICE_CONFIG_ENV = "LAW_OFFICE_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "office.yml"
 
@@ -252,8 +252,13 @@ def parse_config(data: Any, source: str = "<dict>") -> OfficeConfig:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:
-    """Read and validate the office configuration file."""
-    chosen = Path(path or os.environ.get(OFFICE_CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    """Read and validate the office configuration file (``path``, else the one the settings
+    name)."""
+    if path is None:
+        from antrean.settings import Settings
+
+        path = Settings.from_env().office_config
+    chosen = Path(path)
     try:
         text = chosen.read_text(encoding="utf-8")
     except OSError as exc:

@@ -3,7 +3,9 @@
 Each setting comes from its key under ``addons.whatsapp.WhatsAppInput:`` in
 ``credentials.yml``; a key that is missing or empty falls back to its environment variable,
 then to its default. A missing required setting stops start-up with an error that names
-the environment variable to set.
+the environment variable to set. The two settings shared with the rest of LAW (the database,
+whether to upgrade its schema) fall back to ``antrean.settings`` (``LAW_DATABASE_URL``,
+``LAW_AUTO_MIGRATE``).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rasa.shared.exceptions import RasaException
+
+from antrean.settings import Settings
 
 DEFAULT_API_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
@@ -30,8 +34,6 @@ ENV_VARS = {
     "verify_token": "WHATSAPP_VERIFY_TOKEN",
     "api_version": "WHATSAPP_API_VERSION",
     "api_base_url": "WHATSAPP_API_BASE_URL",
-    "dedup_db_url": "LAW_DATABASE_URL",
-    "auto_migrate": "LAW_AUTO_MIGRATE",
 }
 REQUIRED = ("access_token", "phone_number_id", "app_secret", "verify_token")
 
@@ -128,7 +130,8 @@ class WhatsAppSettings:
             WhatsAppConfigError: If a required setting is missing or a value is invalid;
                 the message names the environment variable(s) to set.
         """
-        reader = _Reader(credentials or {}, os.environ if environ is None else environ)
+        environ = os.environ if environ is None else environ
+        reader = _Reader(credentials or {}, environ)
         missing = [key for key in REQUIRED if not reader.text(key)]
         if missing:
             names = ", ".join(ENV_VARS[key] for key in missing)
@@ -161,6 +164,8 @@ class WhatsAppSettings:
         if retry.max_attempts < 1:
             raise WhatsAppConfigError("WhatsApp channel: retry_max_attempts must be ≥ 1.")
         label = reader.text("list_button_label") or DEFAULT_LIST_BUTTON_LABEL
+        law = Settings.from_env(environ)
+        auto_migrate = reader.text("auto_migrate")
         return cls(
             access_token=reader.text("access_token"),
             phone_number_id=reader.text("phone_number_id"),
@@ -168,8 +173,8 @@ class WhatsAppSettings:
             verify_token=reader.text("verify_token"),
             api_version=api_version,
             api_base_url=base_url,
-            dedup_db_url=reader.text("dedup_db_url") or None,
-            auto_migrate=reader.text("auto_migrate") != "0",
+            dedup_db_url=reader.text("dedup_db_url") or law.database_url,
+            auto_migrate=auto_migrate != "0" if auto_migrate else law.auto_migrate,
             dedup_ttl_days=reader.number("dedup_ttl_days", float, 7.0),
             status_ttl_days=reader.number("status_ttl_days", float, 30.0),
             non_text_reply=reader.text("non_text_reply") or DEFAULT_NON_TEXT_REPLY,

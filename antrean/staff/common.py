@@ -1,31 +1,30 @@
 """What every staff command shares: settings, the booking service, dates, tables and CSV.
 
-Settings come from the command line first, then the environment (``LAW_DATABASE_URL``,
-``LAW_OFFICE_CONFIG``, ``LAW_TRACKER_URL``, ``LAW_FIXED_NOW``), like the action server.
-Nothing is opened until a command asks for it.
+Settings come from the command line first, then the environment as ``antrean.settings``
+reads it (``LAW_DATABASE_URL``, ``LAW_OFFICE_CONFIG``, ``LAW_TRACKER_URL``, ``LAW_FIXED_NOW``,
+``LAW_AUTO_MIGRATE``), and the booking service is built by ``antrean.bootstrap``, like the
+action server's. Nothing is opened until a command asks for it.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime as dt
-import os
 import re
 import sys
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TextIO
-from zoneinfo import ZoneInfo
 
-from antrean.clock import Clock, clock_from_env
+from antrean.bootstrap import build_clock, build_service
+from antrean.clock import Clock
 from antrean.config import OfficeConfig, load_config
 from antrean.indonesian import DAY_NAMES, MONTH_NAMES
 from antrean.service import BookingService
-from antrean.store.engine import create_store_engine, database_url_from_env, migrate
+from antrean.settings import Settings, SettingsError
 from antrean.store.repository import SqlStore
-
-AUTO_MIGRATE_ENV = "LAW_AUTO_MIGRATE"
 
 Handler = Callable[[argparse.Namespace], "int | None"]
 
@@ -41,43 +40,50 @@ class StaffError(Exception):
 
 @dataclass
 class StaffContext:
-    """The configuration, clock and stores one command works with."""
+    """The settings, configuration, clock and stores one command works with."""
 
-    database_url: str
-    config_path: str | None
-    tracker_url: str | None
-    clock: Clock
-    auto_migrate: bool = True
+    settings: Settings
     _config: OfficeConfig | None = field(default=None, repr=False)
+    _clock: Clock | None = field(default=None, repr=False)
     _service: BookingService | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "StaffContext":
+        """The environment's settings, with what the command line names instead."""
         try:
-            clock = clock_from_env()
-        except ValueError as exc:
+            settings = Settings.from_env()
+        except SettingsError as exc:
             raise StaffError(str(exc), 3) from None
-        return cls(
-            database_url=getattr(args, "db", None) or database_url_from_env(),
-            config_path=getattr(args, "config", None),
-            tracker_url=getattr(args, "tracker", None),
-            clock=clock,
-            auto_migrate=os.environ.get(AUTO_MIGRATE_ENV, "1") != "0",
-        )
+        config = getattr(args, "config", None)
+        chosen = {"database_url": getattr(args, "db", None),
+                  "office_config": Path(config) if config else None,
+                  "tracker_url": getattr(args, "tracker", None)}
+        return cls(replace(settings, **{k: v for k, v in chosen.items() if v}))
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    @property
+    def tracker_url(self) -> str:
+        return self.settings.tracker_url
 
     @property
     def config(self) -> OfficeConfig:
         if self._config is None:
-            self._config = load_config(self.config_path)
+            self._config = load_config(self.settings.office_config)
         return self._config
+
+    @property
+    def clock(self) -> Clock:
+        if self._clock is None:
+            self._clock = build_clock(self.settings, self.config)
+        return self._clock
 
     @property
     def service(self) -> BookingService:
         if self._service is None:
-            if self.auto_migrate:
-                migrate(self.database_url)
-            store = SqlStore(create_store_engine(self.database_url))
-            self._service = BookingService(self.config, store, self.clock)
+            self._service = build_service(self.settings, self.config)
         return self._service
 
     @property
@@ -88,7 +94,8 @@ class StaffContext:
         return self.now().date()
 
     def now(self) -> dt.datetime:
-        return self.clock.now().astimezone(ZoneInfo(self.config.office.timezone))
+        """Now, in the office's time zone."""
+        return self.clock.now()
 
     def close(self) -> None:
         if self._service is not None:

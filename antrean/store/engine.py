@@ -1,7 +1,7 @@
 """Engines for the slot store, and schema migration through Alembic.
 
-SQLite is the embedded default; ``LAW_DATABASE_URL`` selects another database, e.g.
-``postgresql+psycopg2://user@127.0.0.1:5432/law``. Engines are built when asked for, never
+SQLite is the embedded default; the settings (``LAW_DATABASE_URL``) select another
+database, e.g. ``postgresql+psycopg2://user@127.0.0.1:5432/law``. Engines are built when asked for, never
 at import time.
 
 SQLite ignores ``SELECT … FOR UPDATE``. Every SQLite transaction therefore starts with
@@ -18,7 +18,6 @@ in a profile of the WhatsApp channel's message-id store at 50 messages/second
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
-from antrean.config import PROJECT_ROOT
+from antrean.settings import Settings
 
-DATABASE_URL_ENV = "LAW_DATABASE_URL"
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "law.db"
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def database_url_from_env() -> str:
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    """The slot store's URL as the settings name it (for callers given no URL)."""
+    return Settings.from_env().database_url
 
 
 def create_store_engine(url: str | None = None, **kwargs: Any) -> Engine:
