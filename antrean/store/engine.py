@@ -1,8 +1,8 @@
 """Engines for the slot store, and schema migration through Alembic.
 
 SQLite is the embedded default; the settings (``LAW_DATABASE_URL``) select another
-database, e.g. ``postgresql+psycopg2://user@127.0.0.1:5432/law``. Engines are built when asked for, never
-at import time.
+database, e.g. ``postgresql+psycopg2://user@127.0.0.1:5432/law``. Engines are built when
+asked for, never at import time.
 
 SQLite ignores ``SELECT … FOR UPDATE``. Every SQLite transaction therefore starts with
 ``BEGIN IMMEDIATE``, which takes the database's write lock up front: two writers can never
