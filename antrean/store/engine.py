@@ -18,6 +18,7 @@ in a profile of the WhatsApp channel's message-id store at 50 messages/second
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlalchemy.pool import QueuePool
 from antrean.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 30
+_ONE_UPGRADE_AT_A_TIME = threading.Lock()
 
 
 def database_url_from_env() -> str:
@@ -90,11 +92,17 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
 
 
 def migrate(url: str | None = None) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+    """Create or upgrade the schema to the newest Alembic revision.
+
+    Safe to call from several processes at once (``migrations/env.py`` serialises them in the
+    database) and from several threads of one process: Alembic keeps its migration context
+    in a module global, so one upgrade runs at a time here.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", (url or database_url_from_env()).replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    with _ONE_UPGRADE_AT_A_TIME:
+        command.upgrade(cfg, "head")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -152,6 +153,29 @@ def test_processes_upgrading_one_fresh_database_at_once_all_succeed(empty_url):
     results = [(upgrader.wait(timeout=120), upgrader.communicate()[1])
                for upgrader in upgraders]
     assert [code for code, _ in results] == [0] * 4, [err for _, err in results]
+    assert version_of(empty_url) == "0004"
+
+
+def test_threads_of_one_process_upgrading_at_once_all_succeed(empty_url):
+    # e.g. the channel's worker thread and another store of the same process; Alembic's
+    # context is a module global, so without a lock they trip over each other.
+    workers = 4
+    barrier = threading.Barrier(workers)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        barrier.wait()
+        try:
+            migrate(empty_url)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
     assert version_of(empty_url) == "0004"
 
 
