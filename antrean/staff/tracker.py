@@ -21,16 +21,13 @@ import yaml
 
 from antrean.config import PROJECT_ROOT
 from antrean.staff.common import StaffError
-from antrean.store.tracker_queries import USER_EVENT, TrackerEvents
+from antrean.store.tracker_queries import TrackerEvents
 
 TRACKER_URL_ENV = "LAW_TRACKER_URL"
 DEFAULT_TRACKER_PATH = PROJECT_ROOT / "var" / "tracker.db"
 PIPELINE_CONFIG = PROJECT_ROOT / "config.yml"
 FALLBACK_INTENT = "nlu_fallback"
 RASA_DEFAULT_THRESHOLD = 0.3  # FallbackClassifier's default when config.yml sets none
-
-__all__ = ["FALLBACK_INTENT", "USER_EVENT", "MessageStats", "TrackerStore", "fallback_threshold",
-           "fell_back", "tracker_url_from_env"]
 
 
 def tracker_url_from_env() -> str:
