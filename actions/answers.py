@@ -6,15 +6,22 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
+from actions import labels
+from actions.errands import question_topic_reply, wants_a_person
+from actions.form_state import latest
+from actions.presenters import (
+    MAX_CHOICES,
+    Reply,
+        menu_buttons,
+    refusal_reply,
+)
 from actions.runtime import call, get_service
 from antrean.config import OfficeConfig
-from actions.manage import find_booking
 from antrean.indonesian import (
     bullet_list,
     format_date,
@@ -27,8 +34,6 @@ from antrean.model import SlotAvailability
 from antrean.service import BookingService
 
 log = logging.getLogger(__name__)
-
-MAX_CHOICES = 10
 
 
 def _office(config: OfficeConfig) -> dict[str, Any]:
@@ -77,7 +82,8 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
     if intent == "request_human":
         return Reply("utter_request_human", office)
     if intent == "bot_challenge":
-        return Reply("utter_bot_challenge")
+        return Reply("utter_bot_challenge", {}, [{"title": labels.TALK_TO_STAFF,
+                                                  "payload": "/request_human"}])
     if intent == "out_of_scope":  # says what is handled here, as choices
         return Reply("utter_out_of_scope", office, menu_buttons())
     return None
@@ -136,6 +142,9 @@ class ActionAnswerQuestion(Action):
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent in ("bot_challenge", "ask_location", "out_of_scope", "ask_office_hours") and (
+                wants_a_person(latest(tracker).text)):
+            intent = "request_human"  # "adminnya mana sih", "mau sama orang aja, jangan robot"
         if intent == "ask_availability":
             (await availability_reply(service, tracker)).send(dispatcher)
             return []
@@ -143,7 +152,10 @@ class ActionAnswerQuestion(Action):
             request = await call(service.flag_for_human, tracker.sender_id, "request_human",
                                  recent_user_texts(tracker))
             log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
-        reply = question_reply(service.config, intent, tracker)
+        reply = None
+        if intent not in ("request_human", "bot_challenge"):
+            reply = question_topic_reply(latest(tracker).text, intent)
+        reply = reply or question_reply(service.config, intent, tracker)
         (reply or Reply("utter_default")).send(dispatcher)
         return []
 
@@ -166,34 +178,69 @@ def fallback_streak(tracker: Tracker) -> int:
     return streak
 
 
+class ActionHandOff(Action):
+    """The applicant accepted the offer of a person (after "are you a bot?")."""
+
+    def name(self) -> str:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        service = get_service()
+        request = await call(service.flag_for_human, tracker.sender_id, "request_human",
+                             recent_user_texts(tracker))
+        log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
+        question_reply(service.config, "request_human", tracker).send(dispatcher)
+        return []
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """The response name of the assistant's last message before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+class ActionRespondAffirm(Action):
+    """ "ok" / "ya" outside any question: accepts the assistant's last offer (a person, a
+    booking), else asks what else it can do, never "not understood"."""
+
+    def name(self) -> str:
+        return "action_respond_affirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        offered = last_bot_response(tracker)
+        if offered == "utter_bot_challenge":
+            return await ActionHandOff().run(dispatcher, tracker, domain)
+        if offered == "utter_no_active_booking":
+            return [SlotSet("can_book", True), FollowupAction("booking_form")]
+        Reply("utter_anything_else", {}, menu_buttons()).send(dispatcher)
+        return []
+
+
 class ActionFallback(Action):
     """Not understood: first ask to rephrase, from the second time on offer a menu and staff."""
 
     def name(self) -> str:
         return "action_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        if fallback_streak(tracker) < 2:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        text = latest(tracker).text
+        if wants_a_person(text):
+            return await ActionHandOff().run(dispatcher, tracker, domain)
+        topic = question_topic_reply(text, "")
+        if topic is not None:  # a question the model was unsure of, but its words are clear
+            topic.send(dispatcher)
+        elif fallback_streak(tracker) < 2:
             Reply("utter_default").send(dispatcher)
         else:
             Reply("utter_fallback_menu", {}, menu_buttons()).send(dispatcher)
-        return []
-
-
-class ActionCheckBooking(Action):
-    """Shows the active booking of the sender's number."""
-
-    def name(self) -> str:
-        return "action_check_booking"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        service = get_service()
-        booking = await find_booking(service, tracker)
-        if booking is None:
-            Reply("utter_no_active_booking").send(dispatcher)
-        else:
-            Reply("utter_booking_status", booking_variables(service.config, booking)
-                  ).send(dispatcher)
         return []

@@ -1,96 +1,57 @@
-"""The booking and reschedule forms: which values are still needed, their questions (with
-choices as buttons or lists) and the check of each value as it comes, through the booking core.
+"""The booking and reschedule forms: what each message says, and the check of each value.
+
+Every booking slot is filled here, not by Rasa's slot mappings: :meth:`read_answers` reads
+the latest message knowing which question was asked (``actions.reading``), so a value is
+taken only where it was meant; each ``validate_<slot>`` then checks it through the booking
+core and explains a refusal through the one mapping from refusal to response.
+
+When a message answers nothing and is a question or another errand, the validator returns
+nothing: Rasa then rejects the form for this turn and the rules answer the question (or
+stop the booking), after which the form asks its question again.
 
 A group booking collects ``applicant_count`` people. The current person is gathered in the
-slots ``person_name``, ``birth_date`` and ``nik``; once the NIK is accepted the person moves
-into the ``applicants`` list and those three slots are emptied for the next one.
+slots ``person_name``, ``birth_date`` and ``nik``; once complete the person moves into the
+``applicants`` list. The last slot, ``confirmed``, is the summary: "ya" books, a correction
+changes the draft and the summary comes back.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import parsing
+from actions import reading
+from actions.form_state import (
+    FRESH_ANSWER_INTENTS,
+    PERSON_SLOTS,
+    SCHEDULE_SLOTS,
+    applicants_of,
+    group_size,
+    is_fresh_answer,
+    latest,
+    is_side_remark,
+    looks_like_question,
+    places_for,
+)
 from actions.presenters import Reply, date_button, refusal_reply, time_button
+from actions.reading_replies import HAS_EMOJI, NameProblem, answered_name, introduced_name
 from actions.runtime import call, get_service
+from actions.summary import read_summary_reply
 from antrean.indonesian import format_date, format_time
-from antrean.nik import NikCheck, check_nik, normalise_nik
-from antrean.outcomes import NotASlot, TooManyApplicants
-
-SCHEDULE_SLOTS = ("service_type", "passport_type", "applicant_count", "booking_date",
-                  "booking_time")
-PERSON_SLOTS = ("person_name", "birth_date", "nik")
-BOOKING_SLOTS = (*SCHEDULE_SLOTS, *PERSON_SLOTS, "applicants")
-MAX_CHOICES = 10  # a WhatsApp list holds ten rows
+from antrean.nik import normalise_nik
+from antrean.rules import check_birth_date, check_nik_for_form
+from antrean.outcomes import NotASlot, TooManyApplicants, DuplicateNik
 
 
-def latest_text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
-
-
-def last_entity_value(tracker: Tracker, entity: str, default: Any = None) -> Any:
-    """The last value of ``entity`` in the latest message.
-
-    A correction names the wrong value first and the right one last ("bukan kamis, jumat"),
-    while Rasa's slot mapping keeps the first.
-    """
-    values = list(tracker.get_latest_entity_values(entity))
-    return values[-1] if values else default
-
-
-def applicants_of(tracker: Tracker) -> list[dict[str, str]]:
-    """People already complete in this booking (name, ISO birth date, NIK)."""
-    return list(tracker.get_slot("applicants") or [])
-
-
-def group_size(tracker: Tracker) -> int:
-    """Places the booking needs: the stated count, else one."""
-    count = tracker.get_slot("applicant_count")
-    try:
-        return max(int(count), 1) if count is not None else 1
-    except (TypeError, ValueError):
-        return 1
-
-
-def places_for(tracker: Tracker) -> int:
-    """Places the date and time must have free: the group's, or the moved booking's."""
-    if tracker.active_loop_name == "reschedule_form":
-        return int(tracker.get_slot("reschedule_places") or 1)
-    return group_size(tracker)
-
-
-def spread(items: list[Any], limit: int = MAX_CHOICES) -> list[Any]:
-    """At most ``limit`` items picked evenly from first to last (a whole day's times, not
-    only the morning's, fit in one WhatsApp list)."""
-    if len(items) <= limit:
-        return items
-    return [items[round(i * (len(items) - 1) / (limit - 1))] for i in range(limit)]
-
-
-def ordinal_who(tracker: Tracker) -> str:
-    """``pemohon`` for a single applicant, ``pemohon ke-2`` inside a group."""
-    if group_size(tracker) <= 1:
-        return "pemohon"
-    return f"pemohon ke-{len(applicants_of(tracker)) + 1}"
-
-
-def choices(options: dict[str, str], entity: str) -> list[dict[str, str]]:
-    """Buttons whose payload sets an entity.
-
-    Sent from actions: Rasa reads the braces of a payload written in a domain response as a
-    slot placeholder.
-    """
-    return [{"title": title, "payload": '/inform{"%s":"%s"}' % (entity, value)}
-            for value, title in options.items()]
+EXTRA_SLOTS = ("applicants", "skip_next_question")
 
 
 class ValidateBookingForm(FormValidationAction):
-    """Checks each value as it comes, through the booking core."""
+    """Reads each message for the booking and checks every value through the core."""
 
     def name(self) -> str:
         return "validate_booking_form"
@@ -98,26 +59,176 @@ class ValidateBookingForm(FormValidationAction):
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
         people_missing = len(applicants_of(tracker)) < group_size(tracker)
-        return [*SCHEDULE_SLOTS, *(PERSON_SLOTS if people_missing else ())]
+        return [*SCHEDULE_SLOTS, *(PERSON_SLOTS if people_missing else ()), "confirmed"]
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        # Slots outside the form's questions that reading a message may set (the people
+        # list emptied at the summary, the question skipped after choices were offered):
+        # rasa_sdk passes on only the form's own slots, so these are added here.
+        already = {e.get("name") for e in events if e.get("event") == "slot"}
+        for name in EXTRA_SLOTS:
+            if name in tracker.slots_to_validate() and name not in already:
+                events.append(SlotSet(name, tracker.get_slot(name)))
+        return events
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        if not is_fresh_answer(tracker, self.form_name()):
+            return []
+        values = await self.read_answers(dispatcher, tracker)
+        return [SlotSet(slot, value) for slot, value in values.items()]
+
+    async def read_answers(self, dispatcher: CollectingDispatcher,
+                           tracker: Tracker) -> dict[str, Any]:
+        """The booking values the latest message gives, by the question that was asked."""
+        service = get_service()
+        message = latest(tracker)
+        today = service.today()
+        asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+        values: dict[str, Any] = {}
+        if asked in PERSON_SLOTS:
+            values.update(self._person_answers(message, asked, today, dispatcher))
+        else:
+            values.update(await self._schedule_answers(message, asked, today, tracker,
+                                                       dispatcher))
+            if asked is None:  # the first message may carry the first person too
+                values.update(self._person_answers(message, None, today, dispatcher))
+        if asked == "confirmed":
+            values.update(read_summary_reply(message, values, tracker, dispatcher))
+        if not values and asked:
+            if dispatcher.messages:
+                # Choices were offered instead ("pagi" -> the morning's free times): the
+                # question is not asked again on top of them.
+                values.update({asked: None, "skip_next_question": True})
+            else:
+                values.update(self._not_an_answer(message, asked, dispatcher))
+        return values
+
+    async def _schedule_answers(self, message: reading.Message, asked: str | None,
+                                today: dt.date, tracker: Tracker,
+                                dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        service_type = reading.service_type(message, asked == "service_type")
+        if service_type:
+            values["service_type"] = service_type
+        passport_type = reading.passport_type(message, asked == "passport_type")
+        if passport_type:
+            values["passport_type"] = passport_type
+        elif asked == "passport_type" and reading.indifferent(message):
+            values["passport_type"] = "biasa"
+            dispatcher.utter_message(response="utter_passport_type_picked")
+        count = reading.applicant_count(message, asked == "applicant_count")
+        if count is not None:
+            values["applicant_count"] = count
+        dates = reading.booking_dates(message, today)
+        if not dates and asked == "booking_date":
+            dates = await self._date_words(message, today, tracker, dispatcher)
+        if dates:
+            values["booking_date"] = dates[-1].isoformat()
+        times = reading.booking_times(message, today)
+        if not times and asked == "booking_time":
+            times = await self._time_words(message, tracker, dispatcher)
+        if times:
+            values["booking_time"] = times[-1].strftime("%H:%M")
+        return values
+
+    async def _date_words(self, message: reading.Message, today: dt.date, tracker: Tracker,
+                          dispatcher: CollectingDispatcher) -> list[dt.date]:
+        """Answers to "which date?" that name no date: "3", "sekarang", "terserah"."""
+        from actions.form_questions import offer_month_end
+
+        number = reading.bare_number(message)
+        if number is not None:
+            found = reading.booking_dates(reading.Message(f"tgl {number}"), today)
+            return found
+        lowered = message.lowered
+        if any(word in lowered for word in ("sekarang", "hari ini", "skrg", "now", "today")):
+            return [today]
+        if "akhir bulan" in lowered or "akhir bln" in lowered or "end of the month" in lowered:
+            await offer_month_end(get_service(), places_for(tracker), dispatcher)
+            return []
+        if reading.indifferent(message) or "secepatnya" in lowered or "paling cepat" in lowered:
+            days = await call(get_service().free_days, places_for(tracker))
+            return [days[0].slot.date] if days else []
+        return []
+
+    async def _time_words(self, message: reading.Message, tracker: Tracker,
+                          dispatcher: CollectingDispatcher) -> list[dt.time]:
+        """Answers to "what time?" that name no clock time: "9", "pagi", "terserah"."""
+        from actions.form_questions import free_slots_of_day, offer_day_part
+        from actions.reading_replies import day_part
+
+        number = reading.bare_number(message)
+        if number is not None:
+            found = reading.booking_times(reading.Message(f"jam {number}"), dt.date.today())
+            return found
+        part = day_part(message)
+        if part is not None:
+            await offer_day_part(tracker, part, dispatcher)
+            return []
+        if reading.indifferent(message) or "paling pagi" in message.lowered:
+            free = await free_slots_of_day(tracker)
+            return [free[0].slot.time] if free else []
+        return []
+
+    def _person_answers(self, message: reading.Message, asked: str | None, today: dt.date,
+                        dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if asked == "person_name" and not is_side_remark(message):
+            name = answered_name(message)
+            if isinstance(name, NameProblem):
+                if name == HAS_EMOJI:
+                    dispatcher.utter_message(response="utter_name_without_emoji")
+                    values["person_name"] = None
+            else:
+                values["person_name"] = name
+        else:
+            name = introduced_name(message)
+            if name:
+                values["person_name"] = name
+        born = reading.birth_date(message, today, asked == "birth_date")
+        if born:
+            values["birth_date"] = born.isoformat()
+        nik = reading.nik(message)
+        if nik is None and asked == "nik":
+            nik = reading.digits_answer(message)
+        if nik:
+            values["nik"] = nik
+        return values
+
+    def _not_an_answer(self, message: reading.Message, asked: str,
+                       dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        """Nothing readable: a question or another errand goes to the rules (by returning
+        nothing); an attempt at an answer is told what is expected and asked again."""
+        if message.intent not in FRESH_ANSWER_INTENTS or looks_like_question(message):
+            return {}
+        if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":
+            dispatcher.utter_message(response=f"utter_invalid_{asked}",
+                                     maximum=get_service().config.booking.max_applicants)
+        return {asked: None}
+
+    # --- checks of each value ----------------------------------------------------------
     def validate_service_type(self, value: Any, dispatcher: CollectingDispatcher,
                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        chosen = parsing.service_type(value)
-        if chosen is None:
-            dispatcher.utter_message(response="utter_invalid_service_type")
-        return {"service_type": chosen}
+        if value is None:
+            return {"service_type": None}
+        return {"service_type": value if value in get_service().config.services else None}
 
     def validate_passport_type(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        chosen = parsing.passport_type(value)
-        if chosen is None:
-            dispatcher.utter_message(response="utter_invalid_passport_type")
+        if value is None:
+            return {"passport_type": None}
+        chosen = value if value in get_service().config.passport_types else None
         return {"passport_type": chosen}
 
     def validate_applicant_count(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {"applicant_count": None}
         config = get_service().config
-        count = parsing.applicant_count(value, latest_text(tracker))
+        count = reading._as_int(value)
         if count is None or count < 1:
             dispatcher.utter_message(response="utter_invalid_applicant_count",
                                      maximum=config.booking.max_applicants)
@@ -133,39 +244,42 @@ class ValidateBookingForm(FormValidationAction):
 
     async def validate_booking_date(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {"booking_date": None}
         service = get_service()
-        value = last_entity_value(tracker, "date", value)
-        day = parsing.date_value(value, latest_text(tracker), service.today())
-        if day is None:
-            dispatcher.utter_message(response="utter_invalid_date")
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            dispatcher.utter_message(response="utter_invalid_booking_date")
             return {"booking_date": None}
         refusal = await call(service.check_slot, day)
         if refusal:
-            refusal_reply(service.config, refusal).send(dispatcher)
-            return {"booking_date": None}
+            reply = refusal_reply(service.config, refusal)
+            reply.send(dispatcher)
+            # Its alternatives are the choices: the question is not asked again on top.
+            return {"booking_date": None, "skip_next_question": bool(reply.buttons)}
         places = places_for(tracker)
         free = [s for s in await call(service.availability, day, day) if s.free >= places]
         if not free:
             alternatives = await call(service.alternatives, day, None, places, 3, True)
             Reply("utter_day_full", {"date_text": format_date(day), "count": places},
                   [date_button(a) for a in alternatives]).send(dispatcher)
-            return {"booking_date": None}
+            return {"booking_date": None, "skip_next_question": bool(alternatives)}
         result: dict[str, Any] = {"booking_date": day.isoformat()}
         chosen_time = tracker.get_slot("booking_time")
-        if chosen_time and tracker.get_slot("requested_slot") != "booking_time":
-            # A new day for a time chosen earlier: keep the time only if it is free there.
-            time = dt.time.fromisoformat(chosen_time)
-            if all(s.slot.time != time for s in free):
-                result["booking_time"] = None
+        if chosen_time and all(s.slot.time != dt.time.fromisoformat(chosen_time) for s in free):
+            result["booking_time"] = None  # the time chosen earlier is not free on the new day
         return result
 
     async def validate_booking_time(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {"booking_time": None}
         service = get_service()
-        value = last_entity_value(tracker, "time", value)
-        time = parsing.time_value(value, latest_text(tracker), service.today())
-        if time is None:
-            dispatcher.utter_message(response="utter_invalid_time")
+        try:
+            time = dt.time.fromisoformat(str(value))
+        except ValueError:
+            dispatcher.utter_message(response="utter_invalid_booking_time")
             return {"booking_time": None}
         if time not in service.slot_times:
             refusal_reply(service.config, NotASlot(time, service.slot_times)).send(dispatcher)
@@ -180,51 +294,46 @@ class ValidateBookingForm(FormValidationAction):
                 Reply("utter_slot_full_pick_time", {"date_text": format_date(day),
                                                     "time_text": format_time(time)},
                       [time_button(s) for s in alternatives]).send(dispatcher)
-                return {"booking_time": None}
+                return {"booking_time": None, "skip_next_question": bool(alternatives)}
         return {"booking_time": time.strftime("%H:%M")}
 
     def validate_person_name(self, value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        name = parsing.person_name(value)
-        if name is None:
-            dispatcher.utter_message(response="utter_invalid_person_name")
+        if not value:
             return {"person_name": None}
         if tracker.get_slot("applicant_count") is None:
             # A name in the first message ("#Budi#…", "daftar atas nama Budi"): one person.
-            return {"person_name": name, "applicant_count": 1}
-        return {"person_name": name}
+            return {"person_name": value, "applicant_count": 1}
+        return {"person_name": value}
 
     def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher,
                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        today = get_service().today()
-        born = parsing.birth_date(value, latest_text(tracker), today)
-        if born is None or born > today or born.year < today.year - 120:
+        if value is None:
+            return {"birth_date": None}
+        service = get_service()
+        try:
+            born = dt.date.fromisoformat(str(value))
+        except ValueError:
+            born = None
+        if born is None or check_birth_date(born, service.today()) is not None:
             dispatcher.utter_message(response="utter_invalid_birth_date")
             return {"birth_date": None}
         return {"birth_date": born.isoformat()}
 
     async def validate_nik(self, value: Any, dispatcher: CollectingDispatcher,
                            tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        nik = normalise_nik(str(value[0] if isinstance(value, list) else value or ""))
-        born_value = tracker.get_slot("birth_date")
-        born = dt.date.fromisoformat(born_value) if born_value else None
-        result = check_nik(nik, born)
-        if result is not NikCheck.OK:
-            response = {
-                NikCheck.FORMAT: "utter_refused_invalid_nik_format",
-                NikCheck.BIRTH_DATE: "utter_refused_invalid_nik_birth_date",
-                NikCheck.MISMATCH: "utter_refused_nik_birth_date_mismatch",
-            }[result]
-            dispatcher.utter_message(response=response)
-            return {"nik": None}
-        people = applicants_of(tracker)
-        if any(p["nik"] == nik for p in people):
-            dispatcher.utter_message(response="utter_refused_duplicate_nik")
+        if value is None:
             return {"nik": None}
         service = get_service()
-        taken = await call(service.nik_booking_refusal, nik)
-        if taken is not None:
-            refusal_reply(service.config, taken).send(dispatcher)
+        nik = normalise_nik(str(value or ""))
+        born_value = tracker.get_slot("birth_date")
+        born = dt.date.fromisoformat(born_value) if born_value else None
+        people = applicants_of(tracker)
+        refusal = check_nik_for_form(nik, born, [p["nik"] for p in people], len(people))
+        if refusal is None:
+            refusal = await call(service.nik_booking_refusal, nik)
+        if refusal is not None:
+            refusal_reply(service.config, refusal).send(dispatcher)
             return {"nik": None}
         name = tracker.get_slot("person_name")
         if not (name and born_value):
@@ -232,117 +341,20 @@ class ValidateBookingForm(FormValidationAction):
         people.append({"name": name, "birth_date": born_value, "nik": nik})
         return {"applicants": people, "person_name": None, "birth_date": None, "nik": None}
 
+    def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
+                           tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return {"confirmed": True if value is True else None}
+
 
 class ValidateRescheduleForm(ValidateBookingForm):
-    """The new date and time of a reschedule, checked like a new booking's."""
+    """The new date and time of a reschedule, checked like a new booking's, then confirmed."""
 
     def name(self) -> str:
         return "validate_reschedule_form"
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
-        return domain_slots
+        return ["booking_date", "booking_time", "confirmed"]
 
 
-class ActionAskServiceType(Action):
-    def name(self) -> str:
-        return "action_ask_service_type"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        titles = {"baru": "Paspor baru", "penggantian": "Ganti (habis/penuh)",
-                  "hilang": "Paspor hilang", "rusak": "Paspor rusak"}
-        Reply("utter_ask_service_type", {}, choices(titles, "service_type")).send(dispatcher)
-        return []
-
-
-class ActionAskPassportType(Action):
-    def name(self) -> str:
-        return "action_ask_passport_type"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        titles = {"elektronik": "Paspor elektronik", "biasa": "Paspor biasa"}
-        Reply("utter_ask_passport_type", {}, choices(titles, "passport_type")).send(dispatcher)
-        return []
-
-
-class ActionAskApplicantCount(Action):
-    """Asks how many people come, one choice per possible group size."""
-
-    def name(self) -> str:
-        return "action_ask_applicant_count"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        maximum = get_service().config.booking.max_applicants
-        titles = {"1": "Saya sendiri (1)"}
-        titles.update({str(n): f"{n} orang" for n in range(2, maximum + 1)})
-        Reply("utter_ask_applicant_count", {"maximum": maximum},
-              choices(titles, "applicant_count")).send(dispatcher)
-        return []
-
-
-class ActionAskBookingDate(Action):
-    """Asks for the date, offering the next days with room for the whole group."""
-
-    def name(self) -> str:
-        return "action_ask_booking_date"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        service = get_service()
-        places = places_for(tracker)
-        days = await call(service.free_days, places)
-        Reply("utter_ask_booking_date", {}, [date_button(d) for d in days[:MAX_CHOICES]]
-              ).send(dispatcher)
-        return []
-
-
-class ActionAskBookingTime(Action):
-    """Asks for the time, offering the chosen day's slots with room for the group."""
-
-    def name(self) -> str:
-        return "action_ask_booking_time"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        service = get_service()
-        places = places_for(tracker)
-        day = dt.date.fromisoformat(tracker.get_slot("booking_date"))
-        free = [s for s in await call(service.availability, day, day) if s.free >= places]
-        Reply("utter_ask_booking_time", {"date_text": format_date(day)},
-              [time_button(s) for s in spread(free)]).send(dispatcher)
-        return []
-
-
-class ActionAskPersonName(Action):
-    def name(self) -> str:
-        return "action_ask_person_name"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ask_person_name", who=ordinal_who(tracker))
-        return []
-
-
-class ActionAskBirthDate(Action):
-    def name(self) -> str:
-        return "action_ask_birth_date"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ask_birth_date",
-                                 name=tracker.get_slot("person_name") or ordinal_who(tracker))
-        return []
-
-
-class ActionAskNik(Action):
-    def name(self) -> str:
-        return "action_ask_nik"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ask_nik",
-                                 name=tracker.get_slot("person_name") or ordinal_who(tracker))
-        return []
+__all__ = ["ValidateBookingForm", "ValidateRescheduleForm", "DuplicateNik"]

@@ -1,26 +1,77 @@
-"""Cancelling a booking: found by the sender's number or a code, confirmed before it happens."""
+"""Check, cancel and reschedule: the booking is found by the sender's number or a code.
+
+From the booking's own number everything is allowed. A code typed from another number
+shows only that the code is valid and its day and time (SPEC "Who may see and change a
+booking"); changing or cancelling it from there is refused with where to do it instead.
+"""
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import labels
 from actions.presenters import Reply, booking_variables, refusal_reply
 from actions.runtime import call, get_service
+from antrean.indonesian import format_date, format_time
 from antrean.model import Booking
-from antrean.outcomes import Cancelled
+from antrean.outcomes import Cancelled, Rescheduled
 from antrean.service import BookingService
 
 
-async def find_booking(service: BookingService, tracker: Tracker) -> Booking | None:
-    """The booking named by a code in the message, else the sender's active booking."""
+@dataclass(frozen=True)
+class Found:
+    """The booking a message is about, and whether the sender owns it."""
+
+    booking: Booking | None
+    code_named: bool = False
+
+    def owned_by(self, sender: str) -> bool:
+        return self.booking is not None and self.booking.phone == sender
+
+
+async def find_booking(service: BookingService, tracker: Tracker) -> Found:
+    """The active booking named by a code in the message, else the sender's own."""
     code = next(tracker.get_latest_entity_values("booking_code"), None)
     if code:
         booking = await call(service.find_by_code, code)
-        if booking and booking.is_active:
-            return booking
-    return await call(service.active_booking, tracker.sender_id)
+        return Found(booking if booking and booking.is_active else None, code_named=True)
+    return Found(await call(service.active_booking, tracker.sender_id))
+
+
+def not_found_reply(found: Found) -> Reply:
+    return Reply("utter_code_not_found" if found.code_named else "utter_no_active_booking")
+
+
+def stranger_view(booking: Booking) -> Reply:
+    """What a code shows to another number: valid, day and time, nothing personal."""
+    return Reply("utter_booking_status_other_number",
+                 {"date_text": format_date(booking.slot.date),
+                  "time_text": format_time(booking.slot.time)})
+
+
+class ActionCheckBooking(Action):
+    """Shows the active booking of the sender's number, or the one a code names."""
+
+    def name(self) -> str:
+        return "action_check_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        service = get_service()
+        found = await find_booking(service, tracker)
+        if found.booking is None:
+            not_found_reply(found).send(dispatcher)
+        elif not found.owned_by(tracker.sender_id):
+            stranger_view(found.booking).send(dispatcher)
+        else:
+            Reply("utter_booking_status", booking_variables(service.config, found.booking)
+                  ).send(dispatcher)
+        return []
 
 
 class ActionAskCancel(Action):
@@ -32,14 +83,17 @@ class ActionAskCancel(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
-        booking = await find_booking(service, tracker)
-        if booking is None:
-            Reply("utter_no_active_booking").send(dispatcher)
+        found = await find_booking(service, tracker)
+        if found.booking is None or not found.owned_by(tracker.sender_id):
+            if found.booking is None:
+                not_found_reply(found).send(dispatcher)
+            else:
+                Reply("utter_change_from_other_number").send(dispatcher)
             return [SlotSet("booking_code", None)]
-        Reply("utter_confirm_cancel", booking_variables(service.config, booking),
-              [{"title": "Ya, batalkan", "payload": "/affirm"},
-               {"title": "Tidak", "payload": "/deny"}]).send(dispatcher)
-        return [SlotSet("booking_code", booking.code)]
+        Reply("utter_confirm_cancel", booking_variables(service.config, found.booking),
+              [{"title": labels.YES_CANCEL, "payload": "/affirm"},
+               {"title": labels.NO_KEEP, "payload": "/deny"}]).send(dispatcher)
+        return [SlotSet("booking_code", found.booking.code)]
 
 
 class ActionCancelBooking(Action):
@@ -72,7 +126,7 @@ class ActionKeepBooking(Action):
             domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_cancel_kept")
         # Also ends a reschedule stopped half-way; the rules expect it in every case.
-        return [ActiveLoop(None), SlotSet("requested_slot", None),
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("confirmed", None),
                 SlotSet("booking_date", None), SlotSet("booking_time", None)]
 
 
@@ -85,36 +139,38 @@ class ActionStartReschedule(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
-        booking = await find_booking(service, tracker)
-        if booking is None:
-            Reply("utter_no_active_booking").send(dispatcher)
-            return [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
-        problem = service.reschedule_problem(booking)
+        found = await find_booking(service, tracker)
+        refused = [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
+        if found.booking is None:
+            not_found_reply(found).send(dispatcher)
+            return refused
+        if not found.owned_by(tracker.sender_id):
+            Reply("utter_change_from_other_number").send(dispatcher)
+            return refused
+        problem = service.reschedule_problem(found.booking)
         if problem is not None:
             refusal_reply(service.config, problem).send(dispatcher)
-            return [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
-        Reply("utter_reschedule_current", booking_variables(service.config, booking)
+            return refused
+        Reply("utter_reschedule_current", booking_variables(service.config, found.booking)
               ).send(dispatcher)
-        return [SlotSet("booking_code", booking.code), SlotSet("reschedule_allowed", True),
-                SlotSet("reschedule_places", booking.size)]
+        return [SlotSet("booking_code", found.booking.code), SlotSet("reschedule_allowed", True),
+                SlotSet("reschedule_places", found.booking.size), SlotSet("confirmed", None),
+                SlotSet("booking_date", None), SlotSet("booking_time", None)]
 
 
 class ActionRescheduleBooking(Action):
-    """Moves the booking to the chosen date and time."""
+    """Moves the booking to the chosen date and time, once the applicant confirmed."""
 
     def name(self) -> str:
         return "action_reschedule_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        import datetime as dt
-
-        from antrean.outcomes import Rescheduled
-
         service = get_service()
         code, day, time = (tracker.get_slot(n) for n in ("booking_code", "booking_date",
                                                          "booking_time"))
-        clear = [SlotSet("booking_date", None), SlotSet("booking_time", None)]
+        clear = [SlotSet("booking_date", None), SlotSet("booking_time", None),
+                 SlotSet("confirmed", None)]
         if not (code and day and time):
             Reply("utter_no_active_booking").send(dispatcher)
             return clear

@@ -1,7 +1,8 @@
 """Outcomes and bookings turned into response names and their variables.
 
-All wording lives in the domain's responses; this module only chooses the response and fills
-its variables with facts from the booking core and the office configuration.
+Whole messages live in the domain's responses and short labels in ``actions.labels``; this
+module only chooses the response and fills its variables with facts from the booking core
+and the office configuration.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from antrean.indonesian import (
     format_time,
     join_names,
 )
+from actions import labels
 from antrean import outcomes as o
 from antrean.codes import display_code
 from antrean.model import Booking, SlotAvailability
+from antrean.rules import is_minor
 
 
 @dataclass
@@ -34,21 +37,22 @@ class Reply:
                                  **self.variables)
 
 
-# What the assistant can do, offered when it did not understand (and after a stray choice).
-MENU = (
-    ("Daftar antrean", "/book_queue"),
-    ("Cek antrean saya", "/check_booking"),
-    ("Ubah jadwal", "/reschedule_booking"),
-    ("Batalkan antrean", "/cancel_booking"),
-    ("Syarat dokumen", "/ask_requirements"),
-    ("Biaya paspor", "/ask_fee"),
-    ("Jam & lokasi kantor", "/ask_location"),
-    ("Bicara dengan petugas", "/request_human"),
-)
+MAX_CHOICES = 10  # a WhatsApp list holds ten rows
 
 
 def menu_buttons() -> list[dict[str, str]]:
-    return [{"title": title, "payload": payload} for title, payload in MENU]
+    """What the assistant can do, offered when it did not understand."""
+    return [{"title": title, "payload": payload} for title, payload in labels.MENU]
+
+
+def choices(options: dict[str, str], entity: str) -> list[dict[str, str]]:
+    """Buttons whose payload sets an entity.
+
+    Sent from actions: Rasa reads the braces of a payload written in a domain response as a
+    slot placeholder.
+    """
+    return [{"title": title, "payload": '/inform{"%s":"%s"}' % (entity, value)}
+            for value, title in options.items()]
 
 
 def slot_button(slot: SlotAvailability, with_date: bool = True) -> dict[str, str]:
@@ -71,14 +75,18 @@ def date_button(slot: SlotAvailability) -> dict[str, str]:
 
 def time_button(slot: SlotAvailability) -> dict[str, str]:
     return {
-        "title": f"{slot.slot.time:%H.%M} ({slot.free} sisa)",
+        "title": labels.FREE_PLACES.format(time=f"{slot.slot.time:%H.%M}", free=slot.free),
         "payload": '/inform{"time":"%s"}' % f"{slot.slot.time:%H:%M}",
     }
 
 
 def booking_variables(config: OfficeConfig, booking: Booking) -> dict[str, Any]:
     """Everything the confirmation and check messages show."""
-    documents = config.documents.for_service(booking.service_type)
+    documents = bullet_list(config.documents.for_service(booking.service_type))
+    children = [a.name for a in booking.applicants if is_minor(a.birth_date, booking.slot.date)]
+    if children:
+        documents += "\n\n" + labels.CHILD_DOCUMENTS.format(names=join_names(children))
+        documents += "\n" + bullet_list(config.documents.children)
     return {
         "code": display_code(booking.code),
         "date_text": format_date(booking.slot.date),
@@ -87,7 +95,7 @@ def booking_variables(config: OfficeConfig, booking: Booking) -> dict[str, Any]:
         "passport_text": config.passport_types[booking.passport_type],
         "names": join_names(a.name for a in booking.applicants),
         "count": booking.size,
-        "documents": bullet_list(documents) + f"\n({config.documents.note})",
+        "documents": documents + f"\n({config.documents.note})",
         "arrive_minutes": config.booking.arrive_early_minutes,
         "office_name": config.office.name,
         "address": config.office.address,

@@ -93,6 +93,9 @@ class OfficeConfig:
     priority_note: str
     elderly_min_age: int
     child_max_age: int
+    # Short answers to the questions people ask besides booking ("bisa diwakilkan?",
+    # "naik busway turun mana?"), by topic; staff keep them current (office.yml "facts").
+    facts: Mapping[str, str] = field(default_factory=dict)
     source: str = field(default="<dict>", compare=False)
 
 
@@ -247,8 +250,17 @@ def parse_config(data: Any, source: str = "<dict>") -> OfficeConfig:
         priority_note=priority.text("note"),
         elderly_min_age=priority.integer("elderly_min_age", 1),
         child_max_age=priority.integer("child_max_age", 0),
+        facts=_facts(root),
         source=source,
     )
+
+
+def _facts(root: _Reader) -> dict[str, str]:
+    """The optional ``facts`` section: topic -> answer text."""
+    if "facts" not in root.data:
+        return {}
+    facts = root.section("facts")
+    return {str(topic): facts.text(str(topic)) for topic in facts.data}
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:

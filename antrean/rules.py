@@ -75,3 +75,48 @@ def clean_applicants(people: Sequence[Applicant]) -> tuple[Applicant, ...]:
     return tuple(
         Applicant(" ".join(p.name.split()), p.birth_date, normalise_nik(p.nik)) for p in people
     )
+
+
+# The oldest date of birth taken as real: nobody applies for a passport past this age.
+MAX_AGE_YEARS = 120
+# Below this age a person has no e-KTP: the children's documents apply.
+ADULT_AGE = 17
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Whole years of age on ``day``."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def check_birth_date(born: dt.date, today: dt.date) -> Refusal | None:
+    """A date of birth in the future, or more than 120 years ago, is a typing slip."""
+    if born > today or age_on(born, today) > MAX_AGE_YEARS:
+        return InvalidApplicant(0, "birth_date")
+    return None
+
+
+def check_nik_for_form(nik: str, born: dt.date | None, niks_so_far: Sequence[str],
+                       index: int) -> Refusal | None:
+    """The NIK of the ``index``-th person of a group as it is typed: valid, agreeing with
+    the date of birth, and not already given for someone else of the group."""
+    result = check_nik(normalise_nik(nik), born)
+    if result is NikCheck.FORMAT:
+        return InvalidNik(index, "format")
+    if result is NikCheck.BIRTH_DATE:
+        return InvalidNik(index, "birth_date")
+    if result is NikCheck.MISMATCH:
+        return NikBirthDateMismatch(index)
+    if normalise_nik(nik) in niks_so_far:
+        return DuplicateNik(index)
+    return None
+
+
+def in_priority_group(config: OfficeConfig, born: dt.date, day: dt.date) -> bool:
+    """Elderly (60+) and small children (under 5) may use the walk-in priority counter."""
+    age = age_on(born, day)
+    return age >= config.elderly_min_age or age < config.child_max_age
+
+
+def is_minor(born: dt.date, day: dt.date) -> bool:
+    """Too young for an e-KTP on the day of the visit: the children's documents apply."""
+    return age_on(born, day) < ADULT_AGE

@@ -121,7 +121,7 @@ class BookingService:
         limit: int = 3,
         distinct_days: bool = False,
     ) -> tuple[SlotAvailability, ...]:
-        """The free slots nearest to the wanted day (and time), nearest first.
+        """The free slots nearest to the wanted day (and time), in date and time order.
 
         With ``distinct_days`` at most one slot per day is offered (the one nearest the
         wanted time): the answer to "that day is closed" is other days.
@@ -144,7 +144,8 @@ class BookingService:
             for candidate in candidates:
                 first_per_day.setdefault(candidate.slot.date, candidate)
             candidates = list(first_per_day.values())
-        return tuple(candidates[:limit])
+        # The nearest ones, shown in calendar order (a list read top to bottom).
+        return tuple(sorted(candidates[:limit], key=lambda s: (s.slot.date, s.slot.time)))
 
     def check_slot(self, day: dt.date, time: dt.time | None = None) -> Refusal | None:
         """Why ``day`` (and ``time``) cannot be booked, ignoring capacity; None if it can."""

@@ -59,3 +59,26 @@ def run_validator(validator: Any, slot: str, value: Any, tracker: Tracker) -> tu
 
 def responses(messages: list[dict]) -> list[str]:
     return [m.get("response") for m in messages]
+
+
+FORM_DOMAIN = {"forms": {"booking_form": {"required_slots": [
+    "service_type", "passport_type", "applicant_count", "booking_date", "booking_time",
+    "person_name", "birth_date", "nik", "confirmed"]}}}
+
+
+def run_form(text: str, asked: str | None, slots: dict[str, Any] | None = None,
+             intent: str = "inform", entities: list[dict[str, Any]] | None = None,
+             form: Any = None) -> tuple[dict[str, Any], list[dict]]:
+    """The booking form's validator on one applicant message, as Rasa calls it.
+
+    Returns the slots it sets (name -> value) and the messages it sends.
+    """
+    from actions.booking_form import ValidateBookingForm
+
+    tracker = make_tracker(slots={**(slots or {}), "requested_slot": asked}, text=text,
+                           intent=intent, entities=entities, active_loop="booking_form")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run((form or ValidateBookingForm()).run(dispatcher, tracker, FORM_DOMAIN))
+    values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    values.pop("requested_slot", None)
+    return values, dispatcher.messages

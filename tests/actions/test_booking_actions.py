@@ -5,17 +5,24 @@ import datetime as dt
 
 import pytest
 
-from actions.answers import ActionAnswerQuestion, ActionCheckBooking
+from actions.answers import ActionAnswerQuestion
 from actions.booking import ActionReserveBooking
-from actions.booking_form import (
-    ActionAskBookingDate,
-    ActionAskBookingTime,
-    ActionAskNik,
-    ValidateBookingForm,
-)
+from actions.booking_form import ValidateBookingForm
+from actions.form_questions import ActionAskBookingDate, ActionAskBookingTime, ActionAskNik
 from actions import runtime
-from actions.manage import ActionAskCancel, ActionCancelBooking, ActionStartReschedule
-from tests.actions.conftest import make_tracker, responses, run_action, run_validator
+from actions.manage import (
+    ActionAskCancel,
+    ActionCancelBooking,
+    ActionCheckBooking,
+    ActionStartReschedule,
+)
+from tests.actions.conftest import (
+    make_tracker,
+    responses,
+    run_action,
+    run_form,
+    run_validator,
+)
 
 BUDI = {"name": "Budi Santoso", "birth_date": "1990-03-12", "nik": "3171011203900003"}
 
@@ -32,36 +39,45 @@ COMPLETE = draft()
 
 
 @pytest.mark.parametrize(
-    "slot, value, text, expected, response",
+    "asked, text, expected, response",
     [
-        ("service_type", "perpanjangan", "perpanjangan", "penggantian", None),
-        ("service_type", "paspor ilang kak", "paspor ilang kak", "hilang", None),
-        ("service_type", "visa", "visa", None, "utter_invalid_service_type"),
-        ("passport_type", "non elektronik", "non elektronik", "biasa", None),
-        ("passport_type", "e-paspor", "e-paspor", "elektronik", None),
-        ("booking_date", "2026-12-07", "senin depan", "2026-12-07", None),
-        ("booking_date", "2026-12-25", "25 des", None, "utter_refused_day_closed_holiday"),
-        ("booking_date", "2026-12-05", "sabtu", None, "utter_refused_day_closed_weekend"),
-        ("booking_date", "2027-02-01", "1 feb 2027", None, "utter_refused_outside_window"),
-        ("booking_date", "xyz", "kapan2 aja", None, "utter_invalid_date"),
-        ("booking_time", "09:00", "jam 9", "09:00", None),
-        ("booking_time", "09:15", "jam 9 lewat 15", None, "utter_refused_not_a_slot"),
-        ("person_name", "nama saya budi santoso", "", "Budi Santoso", None),
-        ("person_name", "3171011203900003", "", None, "utter_invalid_person_name"),
-        ("birth_date", "12-03-1990", "12-03-1990", "1990-03-12", None),
-        ("birth_date", "12031990", "12031990", "1990-03-12", None),
-        ("birth_date", "12-03-2030", "12-03-2030", None, "utter_invalid_birth_date"),
-        ("nik", "3171 0112 0390 0003", "", "3171011203900003", None),
-        ("nik", "12345", "", None, "utter_refused_invalid_nik_format"),
-        ("nik", "3171011303900003", "", None, "utter_refused_nik_birth_date_mismatch"),
+        ("service_type", "perpanjangan", {"service_type": "penggantian"}, None),
+        ("service_type", "paspor ilang kak", {"service_type": "hilang"}, None),
+        ("service_type", "visa", {"service_type": None}, "utter_invalid_service_type"),
+        ("passport_type", "non elektronik", {"passport_type": "biasa"}, None),
+        ("passport_type", "e-paspor", {"passport_type": "elektronik"}, None),
+        ("passport_type", "terserah", {"passport_type": "biasa"}, "utter_passport_type_picked"),
+        ("booking_date", "senin depan", {"booking_date": "2026-12-07"}, None),
+        ("booking_date", "senen", {"booking_date": "2026-12-07"}, None),
+        ("booking_date", "next monday", {"booking_date": "2026-12-07"}, None),
+        ("booking_date", "25 des", {"booking_date": None}, "utter_refused_day_closed_holiday"),
+        ("booking_date", "sabtu", {"booking_date": None}, "utter_refused_day_closed_weekend"),
+        ("booking_date", "1 feb 2027", {"booking_date": None}, "utter_refused_outside_window"),
+        ("booking_date", "sekarang", {"booking_date": None}, "utter_refused_outside_window"),
+        ("booking_date", "kapan2 aja", {"booking_date": None}, "utter_invalid_booking_date"),
+        ("booking_time", "jam 9", {"booking_time": "09:00"}, None),
+        ("booking_time", "9 am", {"booking_time": "09:00"}, None),
+        ("booking_time", "terserah", {"booking_time": "08:00"}, None),
+        ("booking_time", "jam 9 lewat 15", {"booking_time": None}, "utter_refused_not_a_slot"),
+        ("person_name", "nama saya budi santoso", {"person_name": "budi santoso"}, None),
+        ("person_name", "José Ramos-Horta", {"person_name": "José Ramos-Horta"}, None),
+        ("person_name", "Budi 😀 Santoso", {"person_name": None}, "utter_name_without_emoji"),
+        ("person_name", "3171011203900003", {"nik": "3171011203900003"}, None),
+        ("birth_date", "12-03-1990", {"birth_date": "1990-03-12"}, None),
+        ("birth_date", "12031990", {"birth_date": "1990-03-12"}, None),
+        ("birth_date", "12 maret 1990", {"birth_date": "1990-03-12"}, None),
+        ("birth_date", "12-03-2030", {"birth_date": None}, "utter_invalid_birth_date"),
+        ("nik", "3171 0112 0390 0003", {"nik": "3171011203900003"}, None),
+        ("nik", "12345", {"nik": None}, "utter_invalid_nik"),
+        ("nik", "3171011303900003", {"nik": None}, "utter_refused_nik_birth_date_mismatch"),
     ],
 )
-def test_form_validation(action_env, slot, value, text, expected, response):
-    tracker = make_tracker(slots={"birth_date": "1990-03-12", "applicant_count": 1}, text=text,
-                           active_loop="booking_form")
-    result, messages = run_validator(ValidateBookingForm(), slot, value, tracker)
-    assert result == {slot: expected}
-    assert responses(messages) == ([response] if response else [])
+def test_each_answer_is_read_for_the_question_asked(action_env, asked, text, expected, response):
+    slots = {"birth_date": "1990-03-12", "applicant_count": 1, "booking_date": "2026-12-07"}
+    slots.pop(asked, None)
+    values, messages = run_form(text, asked, slots)
+    assert {k: values[k] for k in expected} == expected, values
+    assert responses(messages)[:1] == ([response] if response else [])
 
 
 def test_closed_day_offers_other_days_as_choices(action_env):
@@ -69,7 +85,9 @@ def test_closed_day_offers_other_days_as_choices(action_env):
                                 make_tracker(text="25 des"))
     buttons = messages[0]["buttons"]
     assert buttons and all(b["payload"].startswith('/inform{"date":"2026-12-') for b in buttons)
-    assert '"2026-12-24"' in buttons[0]["payload"] or '"2026-12-28"' in buttons[0]["payload"]
+    # the three nearest open days, in calendar order
+    assert [b["payload"].split('"')[3] for b in buttons] == ["2026-12-23", "2026-12-24",
+                                                              "2026-12-28"]
 
 
 def test_full_time_offers_nearest_times(action_env):
@@ -77,10 +95,10 @@ def test_full_time_offers_nearest_times(action_env):
     result, messages = run_validator(
         ValidateBookingForm(), "booking_time", "09:00",
         make_tracker(slots={"booking_date": "2026-12-07"}, text="jam 9"))
-    assert result == {"booking_time": None}
+    assert result == {"booking_time": None, "skip_next_question": True}
     assert responses(messages) == ["utter_slot_full_pick_time"]
-    assert [b["payload"] for b in messages[0]["buttons"]][:2] == [
-        '/inform{"time":"08:30"}', '/inform{"time":"09:30"}']
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/inform{"time":"08:00"}', '/inform{"time":"08:30"}', '/inform{"time":"09:30"}']
 
 
 def test_date_choices_skip_closed_and_full_days(action_env):
@@ -97,9 +115,9 @@ def test_time_choices_are_the_days_free_slots(action_env):
                              make_tracker(slots={"booking_date": "2026-12-07"}))
     assert messages[0]["response"] == "utter_ask_booking_time"
     times = [b["payload"][-7:-2] for b in messages[0]["buttons"]]
-    # 14 free slots, ten choices spread over the whole day
-    assert len(times) == 10 and times[0] == "08:00" and times[-1] == "14:30"
-    assert times == sorted(set(times))
+    # 14 free slots, ten choices: every whole hour (09.00 included), then morning half hours
+    assert len(times) == 10 and times[0] == "08:00" and times[-1] == "14:00"
+    assert times == sorted(set(times)) and "09:00" in times and "12:00" in times
 
 
 def test_reserve_confirms_and_clears_the_draft(action_env):
@@ -121,7 +139,7 @@ def test_second_reservation_is_refused_by_number(action_env):
     other = draft({"name": "Siti Aminah", "nik": "3171015204920002", "birth_date": "1992-04-12"})
     events, messages = run_action(ActionReserveBooking(), make_tracker(slots=other))
     assert responses(messages) == ["utter_refused_number_has_booking"]
-    assert events[-1]["value"] == "number_has_booking"
+    assert events[0]["value"] == "number_has_booking"
 
 
 def test_check_cancel_and_rebook(action_env):
@@ -179,7 +197,7 @@ def test_priority_groups_are_told_about_walk_in_service(action_env):
 
 
 def test_service_and_passport_questions_offer_choices(action_env):
-    from actions.booking_form import ActionAskPassportType, ActionAskServiceType
+    from actions.form_questions import ActionAskPassportType, ActionAskServiceType
 
     _, messages = run_action(ActionAskServiceType(), make_tracker())
     assert responses(messages) == ["utter_ask_service_type"]
@@ -203,12 +221,15 @@ def required(tracker) -> list[str]:
     ("2", "2", 2, None),
     (None, "berdua sama istri", 2, None),
     (None, "saya sendiri aja", 1, None),
+    (None, "sy aja", 1, None),
+    (None, "gw doang", 1, None),
+    (None, "just me", 1, None),
+    (None, "saya sama suami dan 2 anak", 4, None),
     ("6", "6 orang", None, "utter_refused_too_many_applicants"),
     (None, "banyak", None, "utter_invalid_applicant_count"),
 ])
 def test_applicant_count_validation(action_env, value, text, expected, response):
-    result, messages = run_validator(ValidateBookingForm(), "applicant_count", value or text,
-                                     make_tracker(text=text, active_loop="booking_form"))
+    result, messages = run_form(text, "applicant_count")
     assert result["applicant_count"] == expected
     assert responses(messages) == ([response] if response else [])
 
@@ -216,7 +237,8 @@ def test_applicant_count_validation(action_env, value, text, expected, response)
 def test_each_person_of_a_group_is_asked_for_in_turn(action_env):
     slots = draft(applicant_count=2)
     slots["applicants"] = []
-    assert required(make_tracker(slots=slots))[-3:] == ["person_name", "birth_date", "nik"]
+    assert required(make_tracker(slots=slots))[-4:] == ["person_name", "birth_date", "nik",
+                                                        "confirmed"]
     # The first person's NIK completes them; the form empties the three slots for the next.
     first = {**slots, "person_name": "Budi Santoso", "birth_date": "1990-03-12"}
     result, _ = run_validator(ValidateBookingForm(), "nik", "3171011203900003",
@@ -252,7 +274,7 @@ def test_a_day_without_room_for_the_group_offers_other_days(action_env):
         action_env.set_capacity(dt.date(2026, 12, 7), slot_time, 2)
     tracker = make_tracker(slots={"applicant_count": 3}, text="senin depan")
     result, messages = run_validator(ValidateBookingForm(), "booking_date", "2026-12-07", tracker)
-    assert result == {"booking_date": None}
+    assert result == {"booking_date": None, "skip_next_question": True}
     assert responses(messages) == ["utter_day_full"]
     assert messages[0]["buttons"] and '"2026-12-07"' not in messages[0]["buttons"][0]["payload"]
     # The same day is fine for two.
@@ -283,10 +305,10 @@ def test_a_number_with_a_booking_is_told_before_any_question(action_env):
 
 
 def test_summary_lists_every_person_with_masked_nik(action_env):
-    from actions.booking import ActionBookingSummary
+    from actions.summary import ActionAskConfirmed
 
     siti = {"name": "Siti Aminah", "birth_date": "1992-04-12", "nik": "3171015204920002"}
-    _, messages = run_action(ActionBookingSummary(), make_tracker(slots=draft(BUDI, siti)))
+    _, messages = run_action(ActionAskConfirmed(), make_tracker(slots=draft(BUDI, siti)))
     assert responses(messages) == ["utter_booking_summary"]
     text = messages[0]["applicants_text"]
     assert "1. Budi Santoso" in text and "2. Siti Aminah" in text
@@ -294,34 +316,40 @@ def test_summary_lists_every_person_with_masked_nik(action_env):
     assert messages[0]["count"] == 2
 
 
-@pytest.mark.parametrize("entities, expected", [
-    ([{"entity": "date", "value": "2026-12-11"}], {"booking_date": "2026-12-11"}),
+@pytest.mark.parametrize("text, expected", [
+    ("tanggalnya jumat aja", {"booking_date": "2026-12-04"}),
     # "eh bukan kamis, jumat": the value named last is the one meant
-    ([{"entity": "date", "value": "2026-12-10"}, {"entity": "date", "value": "2026-12-11"}],
-     {"booking_date": "2026-12-11"}),
-    ([{"entity": "time", "value": "10:00"}], {"booking_time": "10:00"}),
-    ([{"entity": "applicant_count", "value": "2"}], {"applicant_count": "2"}),
-    ([{"entity": "field", "value": "booking_date"}], {"booking_date": None, "booking_time": None}),
-    ([{"entity": "field", "value": "applicants"}],
+    ("eh bukan kamis, jumat", {"booking_date": "2026-12-04"}),
+    ("jamnya 10 aja", {"booking_time": "10:00"}),
+    ("jadi 2 orang", {"applicant_count": 2}),
+    ('/inform{"field":"booking_date"}', {"booking_date": None, "booking_time": None}),
+    ('/inform{"field":"applicants"}',
      {"applicant_count": None, "applicants": [], "person_name": None, "birth_date": None,
       "nik": None}),
+    ("ya benar", {"confirmed": True}),
+    ("ok lanjut", {"confirmed": True}),
 ])
-def test_corrections_set_or_empty_the_slots_to_check_again(action_env, entities, expected):
-    from actions.booking import ActionChangeBooking
+def test_replies_at_the_summary_confirm_or_change_the_draft(action_env, text, expected):
+    entities = []
+    if text.startswith("/inform"):
+        entities = [{"entity": "field", "value": text.split('"')[3]}]
+    values, messages = run_form(text, "confirmed", COMPLETE, entities=entities)
+    assert {k: values.get(k, "unset") for k in expected} == expected, values
+    assert values.get("confirmed") in (None, True)
 
-    events, messages = run_action(ActionChangeBooking(),
-                                  make_tracker(slots=COMPLETE, entities=entities))
-    assert {e["name"]: e["value"] for e in events} == expected and messages == []
 
-
-def test_a_change_without_anything_recognisable_asks_which_part(action_env):
-    from actions.booking import ActionChangeBooking
-
-    events, messages = run_action(ActionChangeBooking(), make_tracker(slots=COMPLETE))
-    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+def test_a_no_at_the_summary_asks_which_part_without_repeating_it(action_env):
+    values, messages = run_form("ada yang salah", "confirmed", COMPLETE, intent="deny")
     assert responses(messages) == ["utter_ask_change"]
+    assert values["skip_next_question"] is True and values["confirmed"] is None
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert '/inform{"field":"booking_date"}' in payloads and "/cancel_booking" in payloads
+
+
+def test_a_question_at_the_summary_is_left_to_the_rules(action_env):
+    values, messages = run_form("perlu bawa apa aja", "confirmed", COMPLETE,
+                                intent="ask_requirements")
+    assert values == {} and messages == []  # Rasa rejects the form; the rule answers
 
 
 def test_stopping_half_way_ends_the_form_and_drops_the_draft(action_env):
@@ -365,13 +393,27 @@ def test_request_human_flags_the_conversation_for_staff(action_env):
     assert "3171011203900003" not in flagged.message and "petugas" in flagged.message
 
 
-def test_check_finds_a_booking_by_its_code_from_another_number(action_env):
+def test_a_code_from_another_number_shows_only_validity_day_and_time(action_env):
     _, _ = run_action(ActionReserveBooking(), make_tracker(slots=COMPLETE))
     code = action_env.active_booking("6281200000001").code
     tracker = make_tracker("6281999999999", intent="check_booking",
                            entities=[{"entity": "booking_code", "value": code}])
     _, messages = run_action(ActionCheckBooking(), tracker)
-    assert responses(messages) == ["utter_booking_status"]
+    assert responses(messages) == ["utter_booking_status_other_number"]
+    assert set(messages[0]) >= {"date_text", "time_text"} and "names" not in messages[0]
+    # cancelling or moving it from there is refused, and the booking stays
+    _, messages = run_action(ActionAskCancel(), tracker)
+    assert responses(messages) == ["utter_change_from_other_number"]
+    _, messages = run_action(ActionStartReschedule(), tracker)
+    assert responses(messages) == ["utter_change_from_other_number"]
+    assert action_env.active_booking("6281200000001") is not None
+
+
+def test_a_made_up_code_is_not_found(action_env):
+    tracker = make_tracker(intent="check_booking",
+                           entities=[{"entity": "booking_code", "value": "ABCD2345"}])
+    _, messages = run_action(ActionCheckBooking(), tracker)
+    assert responses(messages) == ["utter_code_not_found"]
 
 
 def test_availability_lists_next_days_and_starts_a_booking_from_a_choice(action_env):
@@ -406,8 +448,25 @@ def test_a_stray_choice_without_a_booking_in_progress_offers_the_menu(action_env
 
 
 def test_a_correction_inside_the_form_takes_the_value_named_last(action_env):
-    tracker = make_tracker(text="eh bukan kamis, jumat", active_loop="booking_form",
-                           entities=[{"entity": "date", "value": "2026-12-10"},
-                                     {"entity": "date", "value": "2026-12-11"}])
-    result, _ = run_validator(ValidateBookingForm(), "booking_date", "2026-12-10", tracker)
-    assert result == {"booking_date": "2026-12-11"}
+    values, _ = run_form("eh bukan kamis, jumat", "booking_time",
+                         {"booking_date": "2026-12-03"})
+    assert values["booking_date"] == "2026-12-04"
+
+
+def test_a_name_is_never_taken_from_capitalised_words_outside_the_name_question(action_env):
+    values, _ = run_form("Paspor Baru", "service_type", intent="book_queue",
+                         entities=[{"entity": "person_name", "value": "Baru"}])
+    assert values.get("service_type") == "baru" and "person_name" not in values
+    values, _ = run_form("Can I book a passport appointment?", None, intent="book_queue",
+                         entities=[{"entity": "person_name", "value": "Can I"}])
+    assert "person_name" not in values
+
+
+def test_a_date_of_birth_is_never_the_booking_date(action_env):
+    text = ("daftar paspor baru biasa tgl 3 desember jam 10 nama Siti Aminah lahir "
+            "14 Februari 1982 NIK 3171015402820001")
+    values, messages = run_form(text, None, intent="book_queue")
+    assert values["booking_date"] == "2026-12-03" and values["booking_time"] == "10:00"
+    assert values["applicants"] == [{"name": "Siti Aminah", "birth_date": "1982-02-14",
+                                     "nik": "3171015402820001"}]
+    assert messages == []
