@@ -48,6 +48,18 @@ from antrean.outcomes import NotASlot, TooManyApplicants, DuplicateNik
 
 
 EXTRA_SLOTS = ("applicants", "skip_next_question")
+# What to say when a reply to a question cannot be read, by the question.
+INVALID_ANSWER = {
+    "service_type": "utter_invalid_service_type",
+    "passport_type": "utter_invalid_passport_type",
+    "applicant_count": "utter_invalid_applicant_count",
+    "booking_date": "utter_invalid_booking_date",
+    "booking_time": "utter_invalid_booking_time",
+    "person_name": "utter_invalid_person_name",
+    "birth_date": "utter_invalid_birth_date",
+    "nik": "utter_invalid_nik",
+    "confirmed": "utter_invalid_confirmed",
+}
 
 
 class ValidateBookingForm(FormValidationAction):
@@ -205,7 +217,7 @@ class ValidateBookingForm(FormValidationAction):
         if message.intent not in FRESH_ANSWER_INTENTS or looks_like_question(message):
             return {}
         if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":
-            dispatcher.utter_message(response=f"utter_invalid_{asked}",
+            dispatcher.utter_message(response=INVALID_ANSWER[asked],
                                      maximum=get_service().config.booking.max_applicants)
         return {asked: None}
 

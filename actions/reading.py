@@ -95,7 +95,7 @@ class Message:
     @property
     def is_legacy(self) -> bool:
         """The 2017 ``#Nama#ddmmyyyy#ddmmyyyy`` format, read by its own NLU rule."""
-        return self.text.lstrip().startswith("#")
+        return self.text.lstrip().startswith("#") and self.text.count("#") >= 3
 
     def entity(self, name: str) -> Any:
         """The last value of an entity (a correction names the right value last)."""
@@ -137,7 +137,7 @@ def _dmy(match: re.Match[str], today: dt.date) -> dt.date | None:
 
 def booking_dates(message: Message, today: dt.date) -> list[dt.date]:
     """Dates meant for the visit: every date except dates of birth and NIK digits."""
-    if message.is_payload:
+    if message.is_payload or message.is_legacy:
         value = message.entity("date")
         return [dt.date.fromisoformat(value)] if value else []
     text = _without_niks(rewrite(message.text))
@@ -187,7 +187,7 @@ def bare_number(message: Message) -> int | None:
 
 def birth_date(message: Message, today: dt.date, asked: bool) -> dt.date | None:
     """A date of birth: any date when it was asked for, else only one marked as such."""
-    if message.is_payload:
+    if message.is_payload or message.is_legacy:
         value = message.entity("birth_date")
         return dt.date.fromisoformat(value) if value else None
     text = _without_niks(rewrite(message.text))

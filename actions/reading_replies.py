@@ -121,9 +121,20 @@ _NO = re.compile(r"^\s*(?:tidak|tdk|gak|ga|nggak|enggak|engga|no|nope|bukan|sala
                  r"|ada yang salah|ada yg salah|belum benar|blm bener|kurang tepat)\b", re.I)
 
 
+# A reply opening with a yes word ("iya pindahin", "ok gas daftarin") confirms, unless a
+# doubt follows ("ya tapi…", "iya, eh jangan").
+_YES_START = re.compile(r"^\s*(?:y|ya+|iya+|iy|yes|yess|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar"
+                        r"|bener|betul|setuju|lanjut|gas+|boleh|mantap|ya\s*udah|ya\s*sudah)"
+                        r"(?!\w)", re.I)
+_DOUBT = re.compile(r"(?<!\w)(?:tidak|tdk|gak|ga|nggak|enggak|bukan|salah|tapi|tp|ganti|ubah"
+                    r"|batal\w*|jangan|belum|blm|kecuali)(?!\w)", re.I)
+
+
 def says_yes(message: Message) -> bool:
-    """A plain confirmation: "ya", "iya benar", "ok lanjut", "sudah benar kak"."""
-    return message.text.strip() == "/affirm" or bool(_YES.match(message.text))
+    """A confirmation: "ya", "iya benar", "ok lanjut", "sudah benar kak", "iya pindahin"."""
+    text = message.text
+    return (text.strip() == "/affirm" or bool(_YES.match(text))
+            or (bool(_YES_START.match(text)) and not _DOUBT.search(text)))
 
 
 def says_no(message: Message) -> bool:

@@ -56,7 +56,7 @@ def test_happy_path_booking_creates_a_real_booking(bot):
         assert replies, f"no reply to {text!r}"
         assert bot.tracker(sender)["slots"]["requested_slot"] == asked_next, (text, replies)
     bot.say(sender, "3171011203900003")
-    assert "action_booking_summary" in bot.bot_actions_since(sender, len(script))
+    assert bot.tracker(sender)["slots"]["requested_slot"] == "confirmed"  # the summary
     replies = bot.say(sender, "ya benar")
     assert "action_reserve_booking" in bot.bot_actions_since(sender, len(script) + 1)
 
@@ -177,6 +177,9 @@ def test_reschedule_once_then_cancel(bot):
     bot.say(sender, "mau ganti jadwal")
     bot.say(sender, "rabu depan")
     bot.say(sender, "jam 11")
+    # nothing moves before the applicant confirms the new schedule
+    assert _service(bot.tmp).active_booking(sender).slot == booked.slot
+    bot.say(sender, "iya pindahin")
     moved = _service(bot.tmp).active_booking(sender)
     assert (moved.slot.date, moved.slot.time) == (dt.date(2026, 12, 9), dt.time(11, 0))
     assert moved.reschedule_count == 1

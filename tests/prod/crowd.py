@@ -275,6 +275,7 @@ class Applicant:
             "person_name": self.name,
             "birth_date": self.birth_date.strftime("%d-%m-%Y"),
             "nik": self.nik,
+            "confirmed": "ya",  # the summary, the form's last question
         }
         return typed(typed_answers[slot]) if slot in typed_answers else None
 
@@ -383,8 +384,6 @@ class Crowd:
                 if content is None:
                     applicant.problem = f"the form asked for an unknown slot {asked!r}"
                     return
-            elif "action_booking_summary" in turn.actions:
-                content, answered = typed("ya"), "confirmation"
             else:
                 applicant.problem = (f"unexpected turn {turn_number + 1}: actions "
                                      f"{turn.actions}, responses {turn.responses}")
