@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 VENV      := .venv
 PY        := $(VENV)/bin/python
-RASA      := $(VENV)/bin/rasa
+# Rasa's command line through LAW's launcher (law_rasa/cli.py): the pinned version, the patches.
+RASA      := $(VENV)/bin/law-rasa
 STAMP     := $(VENV)/.installed
 MODEL_SRC := config.yml domain.yml $(shell find data addons -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null | sort) requirements.txt
 MODEL_ID   = $(shell cat $(MODEL_SRC) | sha256sum | cut -c1-12)
@@ -70,7 +71,7 @@ clean:
 # PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
 .PHONY: run-prod
 run-prod: train
-	@$(PY) scripts/prod.py --model $(MODEL) --create-databases $(PROD_ARGS)
+	@$(VENV)/bin/law-prod --model $(MODEL) --create-databases $(PROD_ARGS)
 
 # Production figures (docs/performance.md): training, start-up, memory, end-to-end latency, CPU
 # per message and sustained rate of our bot (one Rasa process on SQLite, and the production

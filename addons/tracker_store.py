@@ -22,7 +22,9 @@ blocked (Rasa CPU per message 13.7 → 11.9 ms at 60 messages/second).
 
 Configured in ``endpoints.yml`` and ``endpoints.prod.yml`` as
 ``type: addons.tracker_store.KnownCountSQLTrackerStore`` with the same settings as Rasa's
-``SQL`` type.
+``SQL`` type. It overrides a private method of Rasa 3.6's store (``_additional_events``), so,
+like the patches of ``law_rasa.patches``, it refuses to start on any Rasa but the pinned one
+(``law_rasa.pinned``), whichever command started Rasa.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
 
 from antrean.store.engine import sqlite_file, without_waiting_for_the_disk
+from law_rasa.pinned import require_pinned_rasa
 
 # Attribute on a DialogueStateTracker: how many of its events the database holds.
 STORED_EVENTS = "_law_stored_events"
@@ -48,6 +51,7 @@ class KnownCountSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that counts the stored events of a tracker it has just read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        require_pinned_rasa()
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and sqlite_file(self.engine.url.database):
             event.listen(self.engine, "connect", _tune_sqlite)

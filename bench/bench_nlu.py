@@ -72,7 +72,7 @@ def bench_parse(model: Path, parses: int, seed: int) -> None:
 
 
 def bench_training() -> None:
-    rasa = str(Path(sys.executable).with_name("rasa"))
+    rasa = str(Path(sys.executable).with_name("law-rasa"))
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     with tempfile.TemporaryDirectory(prefix="law-bench-nlu-") as out:
         # An empty training cache of its own: Rasa would otherwise restore unchanged

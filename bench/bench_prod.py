@@ -4,13 +4,13 @@
 For each bot (ours: the project, one ``rasa run`` with its action server and SQLite stores;
 stock: the example bot that ``rasa init --no-prompt`` generates and trains, with our WhatsApp
 channel added to its credentials; prod: the production topology of ``make run-prod``, i.e.
-``scripts/prod.py`` with our model, N Rasa processes and M action servers behind their
+``law-prod`` with our model, N Rasa processes and M action servers behind their
 routers, PostgreSQL and Redis) this script prints:
 
-1. full training time, cold (a fresh Rasa cache; ours with ``rasa train``, stock with
+1. full training time, cold (a fresh Rasa cache; ours with ``law-rasa train``, stock with
    ``rasa init --no-prompt``, which generates the bot and trains it; run without network);
 2. start-to-ready time of ``rasa run`` (process started → its HTTP root answers, i.e. the
-   model is loaded; prod: ``scripts/prod.py`` started → every process answers and the front
+   model is loaded; prod: ``law-prod`` started → every process answers and the front
    router sees all Rasa processes healthy) and the Rasa processes' memory (RSS) once ready;
 3. end-to-end latency, webhook delivery sent → first reply POSTed to a fake Graph API,
    p50/p95/p99 at a fixed rate (20 msg/s), through the WhatsApp channel (``bench/
@@ -75,13 +75,16 @@ from whatsapp_traffic import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# Stock Rasa's command line (the stock bot, --plain-rasa) and LAW's launcher (law_rasa/cli.py:
+# the pinned Rasa with LAW's patches), which make run, the tests and production start.
 RASA = str(Path(sys.executable).with_name("rasa"))
-PROD_RASA = [sys.executable, str(ROOT / "scripts" / "rasa_run.py")]
+LAW_RASA = str(Path(sys.executable).with_name("law-rasa"))
+PROD_RASA = [LAW_RASA]
 OURS_TEXTS = ["halo", "jam buka kantor jam berapa?", "mau daftar antrean paspor"]
 STOCK_TEXTS = ["hello", "I am sad"]
 RAMP = [2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 150]
 QUICK_RAMP = [2, 4, 6, 8, 10, 15, 20, 40, 80]
-PROD = [sys.executable, str(ROOT / "scripts" / "prod.py")]
+PROD = [str(Path(sys.executable).with_name("law-prod"))]
 # The prod bot's servers: an admin URL (its own databases are created next to it) and a Redis
 # database (its keys get a prefix of their own).
 PROD_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -110,9 +113,9 @@ class Bot:
     graph_url: str = ""
     endpoints: Path | None = None
     sustained: float | None = None
-    # How Rasa is started: as scripts/prod.py does (rasa_run.py), or plain `rasa`.
+    # How Rasa is started: as production does (law-rasa), or plain `rasa`.
     rasa: list[str] = field(default_factory=lambda: [RASA])
-    # prod: the stores of the topology; `process` is then scripts/prod.py.
+    # prod: the stores of the topology; `process` is then law-prod.
     topology: Topology | None = None
     rasa_pids: list[int] = field(default_factory=list)  # whose RSS is reported
     pids: list[int] = field(default_factory=list)  # all of the bot's processes: settle()
@@ -179,7 +182,7 @@ class Topology:
         return None
 
     def remove(self) -> None:
-        """Drop the databases (scripts/prod.py created them) and delete the Redis keys."""
+        """Drop the databases (law-prod created them) and delete the Redis keys."""
         import redis
         from sqlalchemy import create_engine, text
         try:
@@ -239,7 +242,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> floa
 def train_ours(workdir: Path) -> tuple[Path, float]:
     out = workdir / "ours-models"
     env = {**base_env(workdir), "RASA_CACHE_DIRECTORY": str(workdir / "ours-cache")}
-    seconds = timed([RASA, "train", "--out", str(out), "--fixed-model-name", "law-bench"],
+    seconds = timed([LAW_RASA, "train", "--out", str(out), "--fixed-model-name", "law-bench"],
                     ROOT, env, workdir / "ours-train.log")
     return out / "law-bench.tar.gz", seconds
 
@@ -325,7 +328,7 @@ def rasa_env(bot: Bot, workdir: Path, args: argparse.Namespace) -> dict[str, str
            "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "bench-verify",
            "WHATSAPP_API_VERSION": API_VERSION, "WHATSAPP_API_BASE_URL": bot.graph_url,
            "SANIC_WORKERS": "1"}
-    # As scripts/prod.py runs Rasa: parallelism from processes, not TensorFlow thread pools.
+    # As law-prod runs Rasa: parallelism from processes, not TensorFlow thread pools.
     if args.tf_threads:
         env["TF_INTRA_OP_PARALLELISM_THREADS"] = str(args.tf_threads)
         env["TF_INTER_OP_PARALLELISM_THREADS"] = str(args.tf_threads)
@@ -358,8 +361,8 @@ async def start_rasa(bot: Bot, workdir: Path, credentials: Path,
 
 
 async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float:
-    """Start the production topology as `make run-prod` does (scripts/prod.py); seconds until
-    scripts/prod.py reports every process up and both routers see all their backends healthy.
+    """Start the production topology as `make run-prod` does (law-prod); seconds until
+    law-prod reports every process up and both routers see all their backends healthy.
     """
     assert bot.model is not None and bot.topology is not None
     front, action_router, *rest = free_ports(2 + args.prod_rasa + args.prod_actions)
@@ -389,7 +392,7 @@ async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float
         while time.monotonic() - started < args.startup_timeout + 30:
             if bot.process.poll() is not None:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                raise SystemExit(f"prod: scripts/prod.py exited during start-up; see {log} "
+                raise SystemExit(f"prod: law-prod exited during start-up; see {log} "
                                  f"and {log_dir}:\n{tail}")
             if " is up:" in log.read_text(errors="replace") \
                     and all([await all_backends_healthy(session, url) for url in routers]):
@@ -398,7 +401,7 @@ async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float
             await asyncio.sleep(0.2)
         else:
             raise SystemExit(f"prod: not up after {args.startup_timeout:.0f} s; see {log}")
-    # The processes scripts/prod.py lists once the topology is up: "  rasa-1  port … pid …".
+    # The processes law-prod lists once the topology is up: "  rasa-1  port … pid …".
     listed = [(line.split()[0], int(line.split(" pid ")[1].split()[0]))
               for line in log.read_text().splitlines() if " pid " in line]
     bot.pids = [pid for _, pid in listed]
@@ -582,7 +585,7 @@ async def run(args: argparse.Namespace) -> int:
         await wait_for(f"http://127.0.0.1:{action_port}/health", actions, "action server",
                        args.startup_timeout, workdir / "action-server.log")
         print("\nStart to ready (rasa run: process started → HTTP root answers; prod: "
-              "scripts/prod.py started → topology up), then RSS:")
+              "law-prod started → topology up), then RSS:")
         for bot in bots:
             if bot.topology is not None:
                 try:
@@ -636,7 +639,7 @@ async def run(args: argparse.Namespace) -> int:
         completed = True
     finally:
         for child in children:
-            # scripts/prod.py stops its processes group by group, each with 20 s of grace.
+            # law-prod stops its processes group by group, each with 20 s of grace.
             stop(child, timeout=120.0 if prod is not None and child is prod.process else 20.0)
         for runner in runners:
             await runner.cleanup()
@@ -680,16 +683,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "first (served as 'other'; not trained here); 'same': ours again, "
                         "e.g. with --compare-plain-rasa")
     parser.add_argument("--plain-rasa", action="store_true", help="start our bot with plain "
-                        "`rasa run`, not scripts/rasa_run.py as production does")
+                        "`rasa run`, not law-rasa as production does")
     parser.add_argument("--compare-plain-rasa", action="store_true",
                         help="start the --compare-model bot with plain `rasa run`")
     parser.add_argument("--topology", action=argparse.BooleanOptionalAction, default=True,
-                        help="also measure the production topology as 'prod' (scripts/prod.py "
+                        help="also measure the production topology as 'prod' (law-prod "
                         "with ours' model, PostgreSQL, Redis; default on)")
     parser.add_argument("--prod-rasa", type=int, default=2,
-                        help="Rasa processes of the prod bot (scripts/prod.py --rasa)")
+                        help="Rasa processes of the prod bot (law-prod --rasa)")
     parser.add_argument("--prod-actions", type=int, default=2,
-                        help="action servers of the prod bot (scripts/prod.py --actions)")
+                        help="action servers of the prod bot (law-prod --actions)")
     parser.add_argument("--prod-postgres", default=PROD_POSTGRES,
                         help="PostgreSQL admin URL for the prod bot; two fresh databases are "
                         "created beside it and dropped at the end")
@@ -712,8 +715,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--quick 30)")
     parser.add_argument("--max-p95-ms", type=float, default=1000.0)
     parser.add_argument("--tf-threads", type=int, default=1,
-                        help="TensorFlow intra/inter-op threads of rasa run (as scripts/"
-                        "prod.py; 0 leaves TensorFlow's default)")
+                        help="TensorFlow intra/inter-op threads of rasa run (as law-prod; "
+                        "0 leaves TensorFlow's default)")
     parser.add_argument("--ours-text", action="append", help="a message sent to our bot "
                         f"(repeatable; default {OURS_TEXTS})")
     parser.add_argument("--stock-text", action="append", help="a message sent to the stock "

@@ -28,8 +28,9 @@ def bench_environment(workdir: Path) -> dict[str, str]:
 
 
 def start_action_server(root: Path, workdir: Path, port: int) -> subprocess.Popen:
-    """Start ``rasa run actions`` (the project's ``actions`` package); its log goes to workdir."""
-    rasa = Path(sys.executable).with_name("rasa")
+    """Start ``law-rasa run actions`` (the project's ``actions`` package), as production
+    does; its log goes to workdir."""
+    rasa = Path(sys.executable).with_name("law-rasa")
     command = [str(rasa), "run", "actions", "--actions", "actions", "--port", str(port),
                "--quiet"]
     log = open(workdir / "action-server.log", "w")  # noqa: SIM115 - the child writes it

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Start LAW's production topology on one machine and stop it all on Ctrl-C.
 
 What runs (docs/deployment.md explains each part and how it scales out)::
@@ -15,9 +14,13 @@ supervisor creates what the processes would otherwise race to create: the databa
 ``--create-databases``), the slot store's schema, the WhatsApp message-id tables and Rasa's
 ``events`` table. Any process that dies stops the whole set, with the end of its log shown.
 
+Every Rasa process and action server is started with ``law-rasa`` (``law_rasa.cli``: the
+pinned Rasa with LAW's patches, as ``make run`` and the tests start it), the routers with
+``law-router``.
+
 Usage::
 
-    .venv/bin/python scripts/prod.py --model models/law-….tar.gz [--rasa 2] [--actions 2]
+    law-prod --model models/law-….tar.gz [--rasa 2] [--actions 2]
         [--create-databases] [--rest-only]
 """
 from __future__ import annotations
@@ -38,10 +41,10 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-RASA = str(Path(sys.executable).with_name("rasa"))
-# Rasa's CLI with a cached action-response validator (scripts/rasa_run.py, docs/performance.md).
-RASA_RUN = [PYTHON, str(ROOT / "scripts" / "rasa_run.py")]
+# The console scripts of this environment (pyproject.toml [project.scripts]).
+BIN = Path(sys.executable).parent
+LAW_RASA = str(BIN / "law-rasa")
+LAW_ROUTER = str(BIN / "law-router")
 
 # Local defaults of the settings endpoints.prod.yml reads; a real server sets them all.
 LOCAL_DEFAULTS = {
@@ -232,18 +235,18 @@ def build_children(args: argparse.Namespace, env: dict[str, str], model: Path,
         if env.get("LAW_RASA_AUTH_TOKEN") else []
     actions = [
         Child(f"action-server-{i + 1}",
-              [RASA, "run", "actions", "--actions", "actions", "--port", str(port)],
+              [LAW_RASA, "run", "actions", "--actions", "actions", "--port", str(port)],
               actions_env, f"http://127.0.0.1:{port}/health", log_dir / f"actions-{port}.log")
         for i, port in enumerate(action_ports)
     ]
     rasa = [
         Child(f"rasa-{i + 1}",
-              [*RASA_RUN, "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port),
+              [LAW_RASA, "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port),
                "--endpoints", "endpoints.prod.yml", "--credentials", credentials, *api],
               rasa_env, f"http://127.0.0.1:{port}/", log_dir / f"rasa-{port}.log")
         for i, port in enumerate(rasa_ports)
     ]
-    router = [PYTHON, str(ROOT / "scripts" / "prod_router.py")]
+    router = [LAW_ROUTER]
     routers = [
         Child("actions-router",
               [*router, "--name", "actions", "--listen", f"127.0.0.1:{args.action_port}",
@@ -407,7 +410,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, str(ROOT))
     try:
         args = parse_args(argv)
         return prepare_only(args) if args.prepare_only else run(args)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """A small HTTP router in front of several Rasa processes or several action servers.
 
 One program, two places in the production topology (docs/deployment.md):
@@ -26,9 +25,9 @@ numbers are never logged.
 
 Usage::
 
-    prod_router.py --listen 127.0.0.1:5005 --backends 127.0.0.1:5010,127.0.0.1:5011 \\
+    law-router --listen 127.0.0.1:5005 --backends 127.0.0.1:5010,127.0.0.1:5011 \\
         --health-path / --affinity whatsapp --name front
-    prod_router.py --listen 127.0.0.1:5055 --backends 127.0.0.1:5060,127.0.0.1:5061 \\
+    law-router --listen 127.0.0.1:5055 --backends 127.0.0.1:5060,127.0.0.1:5061 \\
         --health-path /health --name actions
 """
 from __future__ import annotations

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Start the action server in the background and a terminal chat with the assistant.
 # Embedded stores: SQLite slot store (var/law.db) and tracker store (var/tracker.db).
+# Both start through law-rasa (law_rasa/cli.py), as the tests and production do; Python's
+# warnings go to var/warnings.log, the action server's output to var/action-server.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" RASA_TELEMETRY_ENABLED=false
 model="${1:?usage: run-local.sh MODEL}"
 mkdir -p var
 log=var/action-server.log
+warnings_log=var/warnings.log
 port=5055  # as in endpoints.yml
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "error: port $port is in use (another action server?): stop it first." >&2
   exit 1
 fi
-.venv/bin/rasa run actions --actions actions -p "$port" >"$log" 2>&1 &
+.venv/bin/law-rasa --warnings-log "$warnings_log" run actions --actions actions -p "$port" \
+  >"$log" 2>&1 &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
 
@@ -24,5 +29,8 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "action server ready on port $port (log: $log)"
+echo "loading the assistant (warnings: $warnings_log) …"
 echo "Ketik pesan Anda (mis. \"halo\"); /stop untuk keluar."
-PYTHONWARNINGS=ignore .venv/bin/rasa shell -m "$model" --endpoints endpoints.yml --credentials credentials.yml
+# --quiet: Rasa's start-up lines stay out of the chat; its warnings and errors still show.
+.venv/bin/law-rasa --warnings-log "$warnings_log" shell --quiet -m "$model" \
+  --endpoints endpoints.yml --credentials credentials.yml

@@ -5,21 +5,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.servers import ROOT, find_model
+from tests.e2e.servers import LAW_RASA, ROOT, find_model
 
-RASA = str(Path(sys.executable).with_name("rasa"))
 pytestmark = pytest.mark.slow
 
 
 def _rasa(*args: str, tmp: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+    return subprocess.run([LAW_RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=900)
 
 

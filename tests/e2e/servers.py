@@ -13,7 +13,8 @@ from typing import Iterator
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA = str(Path(sys.executable).with_name("rasa"))
+# Rasa as production starts it: the pinned release with LAW's patches (law_rasa/cli.py).
+LAW_RASA = str(Path(sys.executable).with_name("law-rasa"))
 
 
 def free_port() -> int:
@@ -58,6 +59,10 @@ def running(cmd: list[str], env: dict[str, str], ready_url: str, log: Path) -> I
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    # law-rasa closes the HTTP sessions it kept open when the server stops.
+    unclosed = [line for line in log.read_text(errors="replace").splitlines()
+                if "Unclosed client session" in line or "Unclosed connector" in line]
+    assert not unclosed, f"{cmd[1:3]} left sessions open at shutdown: {unclosed}"
 
 
 class Assistant:
@@ -105,9 +110,9 @@ def assistant(tmp: Path, model: Path, extra_env: dict[str, str] | None = None) -
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         f'tracker_store:\n  type: addons.tracker_store.KnownCountSQLTrackerStore\n  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n'
     )
-    with running([RASA, "run", "actions", "--actions", "actions", "-p", str(action_port)],
+    with running([LAW_RASA, "run", "actions", "--actions", "actions", "-p", str(action_port)],
                  env, f"http://127.0.0.1:{action_port}/health", tmp / "actions.log"):
-        with running([RASA, "run", "--enable-api", "-m", str(model), "-p", str(rasa_port),
+        with running([LAW_RASA, "run", "--enable-api", "-m", str(model), "-p", str(rasa_port),
                       "--endpoints", str(endpoints), "--credentials", "credentials.yml",
                       "-i", "127.0.0.1"],
                      env, f"http://127.0.0.1:{rasa_port}/status", tmp / "rasa.log"):

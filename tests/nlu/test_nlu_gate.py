@@ -19,7 +19,7 @@ def test_intent_macro_f1_meets_the_gate(tmp_path, capsys):
     model = find_model()
     assert model, "no trained model: run `make test` or `make train`"
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    rasa = str(Path(sys.executable).with_name("rasa"))
+    rasa = str(Path(sys.executable).with_name("law-rasa"))
     result = subprocess.run(
         [rasa, "test", "nlu", "-m", str(model), "--nlu", "tests/nlu/test_nlu.yml",
          "--out", str(tmp_path), "--no-plot"],

@@ -1,4 +1,4 @@
-"""The router in front of the Rasa processes and the action servers (scripts/prod_router.py):
+"""The router in front of the Rasa processes and the action servers (law_launch/prod_router.py):
 which backend a request goes to, and that it arrives unchanged."""
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.prod.router import load_router
-
-router_module = load_router()
-Backend = router_module.Backend
-Router = router_module.Router
-rendezvous_order = router_module.rendezvous_order
-sender_of = router_module.sender_of
+from law_launch.prod_router import Backend, Router, rendezvous_order, sender_of
 
 WEBHOOK = "/webhooks/whatsapp/webhook"
 

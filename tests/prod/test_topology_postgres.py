@@ -1,5 +1,5 @@
 """The production topology under a crowd: 2 Rasa processes and 2 action servers behind their
-routers (scripts/prod.py, as `make run-prod` starts them), PostgreSQL for the slot store and
+routers (law-prod, as `make run-prod` starts them), PostgreSQL for the slot store and
 the tracker store, Redis for the lock store, the WhatsApp channel talking to a Graph API on
 loopback.
 
@@ -168,7 +168,7 @@ async def _run(model: Path, slot_url: str, tracker_url: str, redis_settings: dic
         "WHATSAPP_API_BASE_URL": graph_url,
     }
     env.pop("LAW_RASA_AUTH_TOKEN", None)
-    command = [sys.executable, str(ROOT / "scripts" / "prod.py"), "--model", str(model),
+    command = [str(Path(sys.executable).with_name("law-prod")), "--model", str(model),
                "--rasa", str(RASA_PROCESSES), "--actions", str(ACTION_SERVERS),
                "--port", str(front), "--action-port", str(actions),
                "--rasa-ports", ",".join(map(str, rasa_ports)),
@@ -207,7 +207,7 @@ async def _run(model: Path, slot_url: str, tracker_url: str, redis_settings: dic
 
 
 def _pids(supervisor_log: Path) -> list[int]:
-    """The processes scripts/prod.py lists once the topology is up."""
+    """The processes law-prod lists once the topology is up."""
     return [int(line.split(" pid ")[1].split()[0])
             for line in supervisor_log.read_text().splitlines() if " pid " in line]
 
@@ -231,7 +231,7 @@ async def _wait_until_up(supervisor: subprocess.Popen, log: Path, routers: list[
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if supervisor.poll() is not None:
-                pytest.fail(f"scripts/prod.py exited early:\n{log.read_text()[-4000:]}")
+                pytest.fail(f"law-prod exited early:\n{log.read_text()[-4000:]}")
             states = []
             for router in routers:
                 try:

@@ -594,19 +594,18 @@ def test_antrean_command_lists_the_retraining_commands():
 
 @contextmanager
 def front_router(*backends: str) -> Iterator[str]:
-    """scripts/prod_router.py in front of the given servers, as in the production topology."""
+    """law-router (law_launch/prod_router.py) in front of the given servers, as in the
+    production topology."""
     import socket
     import subprocess
     import sys
     import time
 
-    from antrean.config import PROJECT_ROOT
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "prod_router.py"), "--listen",
+        [str(Path(sys.executable).with_name("law-router")), "--listen",
          f"127.0.0.1:{port}", "--backends", ",".join(backends), "--affinity", "whatsapp",
          "--health-path", "/status"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -59,8 +59,8 @@ def rasa_server(tmp_path_factory, rasa_cache) -> Iterator[tuple[str, ProjectPath
     port, url = free_port(), ""
     log = tmp_path_factory.mktemp("rasa-run") / "rasa.log"
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", TOKEN,
-               "-p", str(port), "-i", "127.0.0.1"]
+    command = [str(Path(sys.executable).with_name("law-rasa")), "run", "--enable-api",
+               "--auth-token", TOKEN, "-p", str(port), "-i", "127.0.0.1"]
     with log.open("w") as out:
         # Started away from the project: with no model at hand it waits for one.
         server = subprocess.Popen(command, cwd=log.parent, env=env, stdout=out,

@@ -1,25 +1,22 @@
-"""scripts/rasa_run.py: Rasa validates action-server answers as before, with a cached validator."""
+"""law_rasa/patches.py: Rasa validates action-server answers as before with a cached
+validator, leaves JAX out, and keeps one session per endpoint while a server runs."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from tests.e2e.servers import ROOT
+from law_rasa import patches
 
 
 @pytest.fixture
 def patched(monkeypatch):
-    original = RemoteAction._validate_action_result
-    spec = importlib.util.spec_from_file_location("rasa_run", ROOT / "scripts" / "rasa_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.install()
-    yield RemoteAction("action_x", None)
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", original)
+    monkeypatch.setattr(RemoteAction, "_validate_action_result",
+                        RemoteAction._validate_action_result)  # restored after
+    patches.validate_action_answers_with_one_validator()
+    return RemoteAction("action_x", None)
 
 
 VALID = {"events": [{"event": "slot", "name": "a", "value": 1}],
@@ -61,19 +58,17 @@ def test_the_launcher_leaves_out_jax():
     import subprocess
     import sys
 
-    probe = f"""
-import importlib.util, json
-spec = importlib.util.spec_from_file_location("rasa_run", {str(ROOT / "scripts" / "rasa_run.py")!r})
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-module.without_jax()
+    probe = """
+import json
+from law_rasa import patches
+patches.leave_out_jax()
 import tensorflow  # still imports without JAX
 try:
     import jax
     jax_loaded = True
 except ImportError:
     jax_loaded = False
-print(json.dumps({{"jax": jax_loaded}}))
+print(json.dumps({"jax": jax_loaded}))
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=300)
@@ -85,19 +80,21 @@ print(json.dumps({{"jax": jax_loaded}}))
 
 
 @pytest.fixture
-def launcher(monkeypatch):
+def kept_sessions(monkeypatch):
+    """The session patch applied (and undone after the test)."""
+    import rasa.core.run
     from rasa.utils.endpoints import EndpointConfig
 
-    spec = importlib.util.spec_from_file_location("rasa_run", ROOT / "scripts" / "rasa_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)  # restored after
-    return module
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)
+    patches.keep_one_session_per_endpoint()
 
 
-async def _count_connections(requests: int, pause_s: float = 0.0) -> tuple[int, list]:
+async def _count_connections(requests: int, pause_s: float = 0.0,
+                             serving: bool = False) -> tuple[int, list]:
     """Sends ``requests`` POSTs through an EndpointConfig to a local server; returns how many
-    TCP connections the server accepted and what it saw of each request."""
+    TCP connections the server accepted and what it saw of each request. ``serving``: as in a
+    Rasa server, between its start (sessions kept) and its stop (kept sessions closed)."""
     from aiohttp import web
     from rasa.utils.endpoints import EndpointConfig
 
@@ -118,14 +115,15 @@ async def _count_connections(requests: int, pause_s: float = 0.0) -> tuple[int, 
     port = site._server.sockets[0].getsockname()[1]
     endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="t0k",
                               headers={"X-Office": "kemayoran"})
+    if serving:
+        patches.start_keeping_sessions()
     try:
         for index in range(requests):
             assert await endpoint.request(json={"n": index}) == {"ok": index + 1}
             await asyncio.sleep(pause_s)
     finally:
-        session = getattr(endpoint, "_law_session", None)
-        if session:
-            await session[1].close()
+        if serving:
+            assert await patches.close_kept_sessions() == (1 if requests else 0)
         await runner.cleanup()
     return len(peers), seen
 
@@ -135,15 +133,44 @@ def test_rasa_alone_connects_anew_for_every_request():
     assert connections == 4
 
 
-def test_the_launcher_keeps_one_connection_with_the_same_headers(launcher):
-    launcher.reuse_endpoint_sessions()
-    connections, seen = asyncio.run(_count_connections(4))
+def test_a_server_keeps_one_connection_with_the_same_headers(kept_sessions):
+    connections, seen = asyncio.run(_count_connections(4, serving=True))
     assert connections == 1
     assert seen == [("kemayoran", "t0k", {"n": n}) for n in range(4)]
 
 
-def test_an_idle_connection_is_dropped_and_the_next_request_reconnects(launcher):
-    launcher.reuse_endpoint_sessions()
+def test_an_idle_connection_is_dropped_and_the_next_request_reconnects(kept_sessions):
     connections, seen = asyncio.run(
-        _count_connections(2, pause_s=launcher.IDLE_CONNECTION_S + 1.0))
+        _count_connections(2, pause_s=patches.IDLE_CONNECTION_S + 1.0, serving=True))
     assert connections == 2 and len(seen) == 2
+
+
+def test_outside_a_server_rasa_opens_and_closes_its_own_sessions(kept_sessions):
+    """``rasa test``, ``rasa train``…: no server to close a kept session, so none is kept."""
+    connections, _ = asyncio.run(_count_connections(3))
+    assert connections == 3
+    assert patches._SERVING == {}
+
+
+def test_every_rasa_server_keeps_sessions_from_its_start_and_closes_them_at_its_stop():
+    registered = []
+
+    class App:
+        def register_listener(self, listener, event):
+            registered.append((event, listener))
+
+    configure = patches._with_kept_sessions(lambda *args, **kwargs: App())
+    assert isinstance(configure([], port=0), App)
+    assert [event for event, _ in registered] == ["before_server_start", "after_server_stop"]
+
+    async def server_life() -> tuple[bool, int]:
+        start, stop = (listener for _, listener in registered)
+        await start(None, asyncio.get_running_loop())
+        keeping = asyncio.get_running_loop() in patches._SERVING
+        import aiohttp
+
+        patches._SERVING[asyncio.get_running_loop()].append(aiohttp.ClientSession())
+        await stop(None, asyncio.get_running_loop())
+        return keeping, len(patches._SERVING)
+
+    assert asyncio.run(server_life()) == (True, 0)
