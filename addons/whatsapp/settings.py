@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from rasa.shared.exceptions import RasaException
 
@@ -39,6 +40,7 @@ REQUIRED = ("access_token", "phone_number_id", "app_secret", "verify_token")
 
 _UNEXPANDED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _API_VERSION = re.compile(r"^v\d+\.\d+$")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 T = TypeVar("T")
 
@@ -146,12 +148,9 @@ class WhatsAppSettings:
                 f"WhatsApp channel: WHATSAPP_API_VERSION must look like 'v21.0', "
                 f"got {api_version!r}."
             )
-        base_url = (reader.text("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-        if not base_url.startswith(("https://", "http://")):
-            raise WhatsAppConfigError(
-                f"WhatsApp channel: WHATSAPP_API_BASE_URL must start with https://, "
-                f"got {base_url!r}."
-            )
+        base_url = _checked_base_url(
+            (reader.text("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        )
         defaults = RetryPolicy()
         retry = RetryPolicy(
             max_attempts=reader.number("retry_max_attempts", int, defaults.max_attempts),
@@ -183,6 +182,32 @@ class WhatsAppSettings:
             max_connections=reader.number("max_connections", int, 100),
             retry=retry,
         )
+
+
+def _checked_base_url(base_url: str) -> str:
+    """The Graph API root, if it is ``https://``, or ``http://`` on this machine only.
+
+    The access token travels in every request's header, so plain HTTP is refused unless the
+    server is on loopback (tests and staging point the channel at a local fake).
+    """
+    parts = urlsplit(base_url)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if parts.scheme == "https" and host:
+        return base_url
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return base_url
+    if parts.scheme == "http" and host:
+        raise WhatsAppConfigError(
+            f"WhatsApp channel: WHATSAPP_API_BASE_URL must start with https:// (the access "
+            f"token is sent with every request); http:// is accepted only for a local server "
+            f"(127.0.0.1, localhost, ::1), got {base_url!r}."
+        )
+    raise WhatsAppConfigError(
+        f"WhatsApp channel: WHATSAPP_API_BASE_URL must start with https://, got {base_url!r}."
+    )
 
 
 class _Reader:

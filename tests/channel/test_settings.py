@@ -119,3 +119,25 @@ def test_a_quoted_variable_reference_is_expanded_too(clean_env, tmp_path: Path) 
     clean_env.delenv("WHATSAPP_ACCESS_TOKEN")
     with pytest.raises(WhatsAppConfigError, match="WHATSAPP_ACCESS_TOKEN"):
         create_http_input_channels(None, str(path))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://graph.facebook.com", "http://10.0.0.5:8080", "http://127.0.0.1.evil.example",
+     "ftp://127.0.0.1", "https://"],
+)
+def test_plain_http_base_urls_are_refused_except_for_loopback(clean_env, url: str) -> None:
+    for name, value in {**ENV, "WHATSAPP_API_BASE_URL": url}.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(WhatsAppConfigError, match="WHATSAPP_API_BASE_URL must start with https"):
+        WhatsAppSettings.from_credentials({})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8081", "http://localhost:9000/", "http://[::1]:8081",
+            "https://graph.example.org"],
+)
+def test_https_and_loopback_http_base_urls_are_accepted(clean_env, url: str) -> None:
+    for name, value in {**ENV, "WHATSAPP_API_BASE_URL": url}.items():
+        clean_env.setenv(name, value)
+    assert WhatsAppSettings.from_credentials({}).api_base_url == url.rstrip("/")
