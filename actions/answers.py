@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions import labels
-from actions.errands import question_topic_reply, wants_a_person
+from actions.errands import mentions_a_passport_need, question_topic_reply, wants_a_person
 from actions.form_state import latest
 from actions.presenters import (
     MAX_CHOICES,
@@ -46,15 +47,39 @@ def _office(config: OfficeConfig) -> dict[str, Any]:
     }
 
 
-def _fees(config: OfficeConfig) -> str:
+_YEARS = re.compile(r"(?<!\d)(5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun|years?)(?!\w)", re.I)
+_EXPRESS = re.compile(r"percepatan|sehari jadi|hari itu juga|same day|kilat|ekspres|express", re.I)
+
+
+def _fees(config: OfficeConfig, asked: str = "") -> str:
+    """The fee table, or only the lines of what was asked ("yg 10 thn?", "elektronik brp")."""
+    years_match = _YEARS.search(asked)
+    years = {"lima": 5, "sepuluh": 10}.get(years_match.group(1).lower(), 0) if years_match else 0
+    years = years or (int(years_match.group(1)) if years_match else 0)
+    from actions.reading import Message, passport_type, service_type
+
+    ptype = passport_type(Message(asked), asked=True) if asked else None
+    reason = service_type(Message(asked), asked=False) if asked else None
+    express = bool(_EXPRESS.search(asked))
+    specific = bool(years or ptype or reason in ("hilang", "rusak") or express)
     lines = []
-    for ptype, by_years in config.fees.passport.items():
-        for years, amount in sorted(by_years.items()):
-            lines.append(f"{config.passport_types[ptype]} {years} tahun: {format_rupiah(amount)}")
-    lines.append(f"Layanan percepatan (selesai hari yang sama): +{format_rupiah(config.fees.express_surcharge)}")
-    for reason, amount in config.fees.replacement_surcharge.items():
-        lines.append(f"Penggantian karena {reason}: +{format_rupiah(amount)}")
+    for kind, by_years in config.fees.passport.items():
+        for span, amount in sorted(by_years.items()):
+            if specific and ((years and span != years) or (ptype and kind != ptype)
+                             or (not years and not ptype)):
+                continue
+            lines.append(f"{config.passport_types[kind]} {span} tahun: {format_rupiah(amount)}")
+    if not specific or express:
+        lines.append(f"Layanan percepatan (selesai hari yang sama): "
+                     f"+{format_rupiah(config.fees.express_surcharge)}")
+    for cause, amount in config.fees.replacement_surcharge.items():
+        if not specific or reason == cause:
+            lines.append(f"Penggantian karena {cause}: +{format_rupiah(amount)}")
     return bullet_list(lines)
+
+
+def fee_reply(config: OfficeConfig, asked: str = "") -> Reply:
+    return Reply("utter_fees", {"fees": _fees(config, asked)})
 
 
 def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply | None:
@@ -67,7 +92,7 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
     if intent == "ask_location":
         return Reply("utter_location", office)
     if intent == "ask_fee":
-        return Reply("utter_fees", {"fees": _fees(config)})
+        return fee_reply(config, latest(tracker).text)
     if intent == "ask_requirements":
         entity = next(tracker.get_latest_entity_values("service_type"), None)
         service = parsing.service_type(entity) or tracker.get_slot("service_type") or "baru"
@@ -148,13 +173,16 @@ class ActionAnswerQuestion(Action):
         if intent == "ask_availability":
             (await availability_reply(service, tracker)).send(dispatcher)
             return []
-        if intent == "request_human":
+        if intent == "request_human":  # not about a topic: staff are asked
             request = await call(service.flag_for_human, tracker.sender_id, "request_human",
                                  recent_user_texts(tracker))
             log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
         reply = None
-        if intent not in ("request_human", "bot_challenge"):
-            reply = question_topic_reply(latest(tracker).text, intent)
+        text = latest(tracker).text
+        if intent != "bot_challenge" and not (intent == "request_human" and wants_a_person(text)):
+            reply = question_topic_reply(text, intent)  # "PNBP itu apa", "bisa diwakilkan?"
+            if reply is not None:
+                return reply.send(dispatcher) or []
         reply = reply or question_reply(service.config, intent, tracker)
         (reply or Reply("utter_default")).send(dispatcher)
         return []
@@ -220,7 +248,9 @@ class ActionRespondAffirm(Action):
         if offered == "utter_bot_challenge":
             return await ActionHandOff().run(dispatcher, tracker, domain)
         if offered == "utter_no_active_booking":
-            return [SlotSet("can_book", True), FollowupAction("booking_form")]
+            from actions.booking import start_booking
+
+            return await start_booking(dispatcher, tracker)
         Reply("utter_anything_else", {}, menu_buttons()).send(dispatcher)
         return []
 
@@ -236,6 +266,14 @@ class ActionFallback(Action):
         text = latest(tracker).text
         if wants_a_person(text):
             return await ActionHandOff().run(dispatcher, tracker, domain)
+        if last_bot_response(tracker) == "utter_fees" and (_YEARS.search(text)
+                                                          or _EXPRESS.search(text)):
+            fee_reply(get_service().config, text).send(dispatcher)  # "yg 10 thn?"
+            return []
+        if mentions_a_passport_need(text):  # "paspor sy rusak kena banjir, mau ganti"
+            from actions.booking import start_booking
+
+            return await start_booking(dispatcher, tracker)
         topic = question_topic_reply(text, "")
         if topic is not None:  # a question the model was unsure of, but its words are clear
             topic.send(dispatcher)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -32,9 +33,15 @@ def clear_booking() -> list[EventType]:
     return [SlotSet(name, None) for name in BOOKING_SLOTS]
 
 
+_PRICE = re.compile(r"(?<!\w)(?:berapa|brp|brapa|harga\w*|biaya\w*|ongkos|tarif|bayar berapa)"
+                    r"(?!\w)(?!\s*(?:orang|org|hari|lama|jam))", re.I)
+_BOOKING_WORDS = re.compile(r"(?<!\w)(?:daftar\w*|antri\w*|antre\w*|booking|book|pesan)(?!\w)",
+                            re.I)
+
+
 class ActionStartBooking(Action):
-    """Before asking anything: a neighbouring errand is pointed elsewhere, and a number with
-    an active booking cannot take a second one."""
+    """Before asking anything: a question or a neighbouring errand is answered instead, a
+    code is looked up, and a number with an active booking cannot take a second one."""
 
     def name(self) -> str:
         return "action_start_booking"
@@ -43,9 +50,19 @@ class ActionStartBooking(Action):
                   domain: DomainDict) -> list[EventType]:
         service = get_service()
         message = latest(tracker)
+        if message.entity("booking_code"):  # "HJ4T-9WQX": that booking, not a new one
+            from actions.manage import ActionCheckBooking
+
+            await ActionCheckBooking().run(dispatcher, tracker, domain)
+            return [SlotSet("can_book", False)]
         aside = neighbouring_errand(message.text)
         if aside is None and looks_like_question(message):
             aside = question_topic_reply(message.text, message.intent)
+        if (aside is None and _PRICE.search(message.text)
+                and not _BOOKING_WORDS.search(message.text)):
+            from actions.answers import fee_reply  # "bikin paspor biasa brp sih"
+
+            aside = fee_reply(service.config, message.text)
         if aside is not None:  # "daftar haji", "bedanya e-paspor apa": answered, no booking
             aside.send(dispatcher)
             return [SlotSet("can_book", False), *clear_booking()]
@@ -55,6 +72,15 @@ class ActionStartBooking(Action):
         refusal_reply(service.config, NumberHasBooking(booking.code, booking.slot.date)
                       ).send(dispatcher)
         return [SlotSet("can_book", False), *clear_booking()]
+
+
+async def start_booking(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Starts the booking form from an action (a need the model did not read as a booking,
+    "ya" to "mau daftar sekarang?"), with the same checks as ``action_start_booking``."""
+    events = await ActionStartBooking().run(dispatcher, tracker, {})
+    if any(e.get("name") == "can_book" and e.get("value") is True for e in events):
+        return [*events, FollowupAction("booking_form")]
+    return events
 
 
 class ActionChangeBooking(Action):

@@ -16,7 +16,8 @@ from actions.runtime import get_service
 
 # Topic -> words that name it; the first topic that matches wins, so narrow topics first.
 TOPICS: tuple[tuple[str, str], ...] = (
-    ("priority", r"lansia|manula|lanjut usia|jompo|orang tua saya (?:sudah )?(?:\d+|tua)"
+    ("priority", r"lansia|manula|lanjut usia|usia lanjut|jompo|sepuh|sudah tua|udah tua"
+                 r"|orang tua (?:seperti|kayak|kaya) saya|orang tua saya (?:sudah )?(?:\d+|tua)"
                  r"|disabilitas|difabel|kursi roda|tuna\w*|cacat|balita|bayi|hamil|prioritas"
                  r"|antrian khusus|antrean khusus|jalur khusus|loket khusus"),
     ("police_report", r"lapor\w*\s*(?:ke\s*)?polisi|polsek|polres|surat\s*(?:keterangan\s*)?"
@@ -39,7 +40,8 @@ TOPICS: tuple[tuple[str, str], ...] = (
     ("transport", r"transjakarta|trans jakarta|busway|bus way|halte|krl|commuter|kereta|stasiun"
                   r"|angkot|ojol|ojek|gojek|grab|naik apa|turun (?:di )?mana|mrt|lrt|jaklingko"),
     ("renewal", r"perpanjang\w*|panjangin|renew\w*"),
-    ("processing_time", r"berapa lama|brp lama|kapan jadi\w*|berapa hari\w*|jadinya kapan"
+    ("processing_time", r"hari itu juga|hari yang sama|hari yg sama|sehari jadi|same day|kilat"
+                        r"|percepatan|ekspres|express|berapa lama|brp lama|kapan jadi\w*|berapa hari\w*|jadinya kapan"
                         r"|lama jadi\w*|selesai kapan|jadi berapa hari"),
 )
 _TOPIC_RES = tuple((name, re.compile(rf"(?<!\w)(?:{words})", re.I)) for name, words in TOPICS)
@@ -61,6 +63,17 @@ _A_PERSON = re.compile(
     r"(?<!\w)(?:sama orang|dengan orang|ke orang|orang asli|orang beneran|manusia|human|petugas"
     r"|admin\w*|cs(?!\w)|customer service|operator|agent|staf|staff|jangan robot|bukan robot"
     r"|jangan bot|bukan bot|real person)", re.I)
+
+
+_PASSPORT_NEED = re.compile(r"(?<!\w)(?:hilang|ilang|rusak|robek|sobek|basah|banjir|penuh|habis"
+                            r"|abis|expired?|kadaluar?sa|perpanjang\w*|ganti|bikin|buat|urus"
+                            r"|daftar|antri\w*|baru)(?!\w)", re.I)
+
+
+def mentions_a_passport_need(text: str) -> bool:
+    """ "paspor saya halamannya penuh, mau ganti": a booking the model did not recognise."""
+    return bool(_PASSPORT.search(text) and _PASSPORT_NEED.search(text)
+                and not neighbouring_errand(text))
 
 
 def wants_a_person(text: str) -> bool:

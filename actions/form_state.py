@@ -23,7 +23,7 @@ FRESH_ANSWER_INTENTS = frozenset({"inform", "nlu_fallback", "affirm", "book_queu
 # having been answered by something else.
 _BEFORE_THE_FORM = frozenset({"action_listen", "action_start_booking", "action_start_reschedule",
                               "action_extract_slots", "action_change_booking", "booking_form",
-                              "reschedule_form"})
+                              "reschedule_form", "action_fallback", "action_respond_affirm"})
 _QUESTION_START = re.compile(
     r"^\s*(?:apa|apakah|apkh|berapa|brp|bagaimana|gimana|gmn|kapan|kpn|dimana|di mana|dmn"
     r"|kenapa|knp|mengapa|boleh|bisakah|bisa gak|bisa ga|bisa nggak|bisa tidak|harus|perlu"

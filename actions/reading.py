@@ -19,8 +19,8 @@ the booking rules.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +41,17 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"(this )?(friday|fri)", "jumat"), (r"(this )?(saturday|sat)", "sabtu"),
     (r"(this )?(sunday|sun)", "minggu"),
     (r"senen|snen", "senin"), (r"jum'?at|jumaat", "jumat"),
+    (r"january", "januari"), (r"february", "februari"), (r"march", "maret"),
+    (r"may", "mei"), (r"june", "juni"), (r"july", "juli"), (r"august", "agustus"),
+    (r"october", "oktober"), (r"december", "desember"),
+    # "kamis 17": the day of the month, not the next Thursday
+    (r"(senin|selasa|rabu|kamis|jumat|sabtu|minggu),?\s+(\d{1,2})(?!\s*(?:[.:]\d|\d|pagi|siang|sore"
+     r"|orang|org|menit|hari|minggu|bulan)(?!\w))", r"\1 tgl \2"),
     (r"jamnya|jamny", "jam"), (r"tanggalnya|tglnya|tgl nya", "tanggal"),
 )
 _REWRITE_RES = [(re.compile(rf"(?<![\w]){pattern}(?![\w])", re.I), repl)
                 for pattern, repl in _REWRITES]
+# (the weekday + day-of-month rewrite must see "senen" already as "senin")
 _AM_PM = re.compile(r"(?<![\w:.])(\d{1,2})(?:[.:](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?!\w)", re.I)
 
 # Words that mark the date after them as a date of birth.
@@ -266,11 +273,12 @@ def applicant_count(message: Message, asked: bool) -> int | None:
         return _as_int(match.group(1))
     if _ALONE.search(text) and not _WITH_RELATIVES.search(text):
         return 1
-    if not asked:
-        return None
     relatives = _WITH_RELATIVES.findall(text)
     if relatives and re.search(rf"(?<!\w){_SELF}(?!\w)|^\s*(sama|sm|ama|bareng|with)", text):
+        # "saya sama istri", "sy dan 2 anak sy": the applicant plus the people named
         return 1 + sum(_as_int(n) or (2 if rel in ("ortu",) else 1) for n, rel in relatives)
+    if not asked:
+        return None
     number = bare_number(message)
     if number is not None:
         return number
@@ -322,16 +330,35 @@ def _pick(text: str, table: tuple[tuple[str, str], ...]) -> str | None:
 
 
 def service_type(message: Message, asked: bool) -> str | None:
-    """Baru / penggantian / hilang / rusak, from a choice, the NLU or the words used."""
+    """Baru / penggantian / hilang / rusak, from a choice, the words used or the NLU."""
     value = message.entity("service_type")
-    if value in ("baru", "penggantian", "hilang", "rusak"):
-        return str(value)
     if message.is_payload:
-        return None
+        return str(value) if value in ("baru", "penggantian", "hilang", "rusak") else None
     text = message.lowered
     # Outside the question, "baru" alone is an ordinary word ("saya baru tahu").
     table = _SERVICE_WORDS if asked or "paspor" in text or "pasp" in text else _SERVICE_WORDS[:3]
-    return _pick(text, table)
+    found = _pick(text, table) or (_near_word(text, table) if asked else None)
+    if found:
+        return found
+    return str(value) if value in ("baru", "penggantian", "hilang", "rusak") else None
+
+
+def _near_word(text: str, table: tuple[tuple[str, str], ...]) -> str | None:
+    """A one-word answer with a slip of the thumb ("bru", "biasaa", "elektonik")."""
+    words = text.split()
+    if len(words) > 2:
+        return None
+    typed = words[-1] if words else ""
+    forms = {typed, re.sub(r"(\w)\1+", r"\1", typed)}
+    best, best_score = None, 0.0
+    for canonical, alternatives in table:
+        for word in [canonical, *re.split(r"\|", alternatives)]:
+            if not re.fullmatch(r"[a-z-]{3,}", word):
+                continue
+            score = max(difflib.SequenceMatcher(None, form, word).ratio() for form in forms)
+            if score > best_score:
+                best, best_score = canonical, score
+    return best if best_score >= 0.85 else None
 
 
 def passport_type(message: Message, asked: bool) -> str | None:
@@ -344,7 +371,7 @@ def passport_type(message: Message, asked: bool) -> str | None:
     text = message.lowered
     if not asked and not re.search(r"paspor|pasport|passport|pspr|e[\s-]?pas|elektronik", text):
         return None
-    return _pick(text, _PASSPORT_WORDS)
+    return _pick(text, _PASSPORT_WORDS) or (_near_word(text, _PASSPORT_WORDS) if asked else None)
 
 
 def indifferent(message: Message) -> bool:

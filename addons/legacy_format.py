@@ -1,4 +1,5 @@
-"""Rasa NLU component recognising the 2017 ``#Nama#ddmmyyyy#ddmmyyyy`` and ``#batal``.
+"""Rasa NLU component recognising the 2017 ``#Nama#ddmmyyyy#ddmmyyyy`` and ``#batal`` (and a
+booking code in small talk, which is a check of that booking).
 
 It runs last in the pipeline and overrides whatever the statistical model (or the
 FallbackClassifier) decided, so the old format always works, whatever the model learnt.
@@ -63,6 +64,19 @@ class LegacyFormatClassifier(GraphComponent):
             self._classify(message)
         return messages
 
+    # Intents a message carrying a booking code cannot mean: "hmm itu dari anak sy, coba
+    # HJ4T-9WQX" read as goodbye would leave the code unanswered.
+    _NOT_ABOUT_A_CODE = frozenset({"goodbye", "greet", "thank", "nlu_fallback", "out_of_scope",
+                                   "affirm", "deny", "bot_challenge"})
+
+    def _code_means_a_booking(self, message: Message) -> None:
+        """A booking code in a message the model read as small talk: it is a check."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        has_code = any(e.get(ENTITY_ATTRIBUTE_TYPE) == "booking_code"
+                       for e in message.get(ENTITIES) or [])
+        if has_code and intent in self._NOT_ABOUT_A_CODE:
+            self._set_intent(message, "check_booking")
+
     @staticmethod
     def _set_intent(message: Message, intent: str) -> None:
         ranking = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -71,6 +85,7 @@ class LegacyFormatClassifier(GraphComponent):
 
     def _classify(self, message: Message) -> None:
         text = message.get(TEXT) or ""
+        self._code_means_a_booking(message)
         if is_legacy_cancel(text):
             self._set_intent(message, "cancel_booking")
             message.set(ENTITIES, [], add_to_output=True)
