@@ -158,13 +158,8 @@ def prepare_stores(env: dict[str, str], create_databases: bool) -> None:
     from sqlalchemy import create_engine
 
     from antrean.store.engine import migrate
-    migrate(slot_url)
+    migrate(slot_url)  # the slot store's tables and the WhatsApp channel's (migration 0004)
     # Created here once, not by every process at its first message.
-    from addons.whatsapp.dedup import metadata as message_ids
-    from antrean.store.engine import create_store_engine
-    engine = create_store_engine(slot_url)
-    message_ids.create_all(engine, checkfirst=True)
-    engine.dispose()
     from rasa.core.tracker_store import SQLTrackerStore
     engine = create_engine(events_url, future=True)
     SQLTrackerStore.Base.metadata.create_all(engine, checkfirst=True)
