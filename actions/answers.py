@@ -179,7 +179,7 @@ class ActionAnswerQuestion(Action):
             log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
         reply = None
         text = latest(tracker).text
-        if intent != "bot_challenge" and not (intent == "request_human" and wants_a_person(text)):
+        if intent != "bot_challenge" and not wants_a_person(text):
             reply = question_topic_reply(text, intent)  # "PNBP itu apa", "bisa diwakilkan?"
             if reply is not None:
                 return reply.send(dispatcher) or []

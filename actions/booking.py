@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import last_bot_response
 from actions.errands import neighbouring_errand, question_topic_reply
 from actions.form_state import BOOKING_SLOTS, applicants_of, latest, looks_like_question
 from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
@@ -35,6 +36,8 @@ def clear_booking() -> list[EventType]:
 
 _PRICE = re.compile(r"(?<!\w)(?:berapa|brp|brapa|harga\w*|biaya\w*|ongkos|tarif|bayar berapa)"
                     r"(?!\w)(?!\s*(?:orang|org|hari|lama|jam))", re.I)
+_FEE_POINT = re.compile(r"(?<!\d)(?:5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun)|elektronik|e-?paspor"
+                        r"|biasa|percepatan|hilang|rusak", re.I)
 _BOOKING_WORDS = re.compile(r"(?<!\w)(?:daftar\w*|antri\w*|antre\w*|booking|book|pesan)(?!\w)",
                             re.I)
 
@@ -58,6 +61,11 @@ class ActionStartBooking(Action):
         aside = neighbouring_errand(message.text)
         if aside is None and looks_like_question(message):
             aside = question_topic_reply(message.text, message.intent)
+        if aside is None and last_bot_response(tracker) == "utter_fees" and _FEE_POINT.search(
+                message.text):
+            from actions.answers import fee_reply  # "yg 10 thn?" after the fees
+
+            aside = fee_reply(service.config, message.text)
         if (aside is None and _PRICE.search(message.text)
                 and not _BOOKING_WORDS.search(message.text)):
             from actions.answers import fee_reply  # "bikin paspor biasa brp sih"

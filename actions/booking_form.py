@@ -33,6 +33,7 @@ from actions.form_state import (
     group_size,
     is_fresh_answer,
     latest,
+    is_side_question,
     is_side_remark,
     looks_like_question,
     places_for,
@@ -100,6 +101,8 @@ class ValidateBookingForm(FormValidationAction):
         today = service.today()
         asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
         values: dict[str, Any] = {}
+        if asked and is_side_question(message):
+            return values  # answered by the rules; the question is asked again after
         if asked in PERSON_SLOTS:
             values.update(self._person_answers(message, asked, today, dispatcher))
         else:
@@ -128,7 +131,8 @@ class ValidateBookingForm(FormValidationAction):
         passport_type = reading.passport_type(message, asked == "passport_type")
         if passport_type:
             values["passport_type"] = passport_type
-        elif asked == "passport_type" and reading.indifferent(message):
+        elif asked == "passport_type" and reading.indifferent(message) and not (
+                looks_like_question(message)):
             values["passport_type"] = "biasa"
             dispatcher.utter_message(response="utter_passport_type_picked")
         count = reading.applicant_count(message, asked == "applicant_count")
@@ -220,6 +224,32 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(response=INVALID_ANSWER[asked],
                                      maximum=get_service().config.booking.max_applicants)
         return {asked: None}
+
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        tracker.add_slots(events)
+        return events + self._complete_person(dispatcher, tracker)
+
+    def _complete_person(self, dispatcher: CollectingDispatcher,
+                         tracker: Tracker) -> list[EventType]:
+        """A person whose name, date of birth and NIK are all known joins the group, in
+        whatever order the three came; the NIK is checked against the date of birth
+        again, as it may have come first."""
+        name, born, nik = (tracker.get_slot(s) for s in PERSON_SLOTS)
+        if not (name and born and nik) or tracker.active_loop_name == "reschedule_form":
+            return []
+        people = applicants_of(tracker)
+        refusal = check_nik_for_form(nik, dt.date.fromisoformat(born),
+                                     [p["nik"] for p in people], len(people))
+        if refusal is not None:
+            refusal_reply(get_service().config, refusal).send(dispatcher)
+            events: list[EventType] = [SlotSet("nik", None)]
+        else:
+            people.append({"name": name, "birth_date": born, "nik": nik})
+            events = [SlotSet("applicants", people), *(SlotSet(s, None) for s in PERSON_SLOTS)]
+        tracker.add_slots(events)
+        return events
 
     # --- checks of each value ----------------------------------------------------------
     def validate_service_type(self, value: Any, dispatcher: CollectingDispatcher,
@@ -347,11 +377,7 @@ class ValidateBookingForm(FormValidationAction):
         if refusal is not None:
             refusal_reply(service.config, refusal).send(dispatcher)
             return {"nik": None}
-        name = tracker.get_slot("person_name")
-        if not (name and born_value):
-            return {"nik": nik}
-        people.append({"name": name, "birth_date": born_value, "nik": nik})
-        return {"applicants": people, "person_name": None, "birth_date": None, "nik": None}
+        return {"nik": nik}
 
     def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
                            tracker: Tracker, domain: DomainDict) -> dict[str, Any]:

@@ -60,9 +60,12 @@ _PASSPORT = re.compile(r"paspor|pasport|passport|pspr", re.I)
 
 
 _A_PERSON = re.compile(
-    r"(?<!\w)(?:sama orang|dengan orang|ke orang|orang asli|orang beneran|manusia|human|petugas"
-    r"|admin\w*|cs(?!\w)|customer service|operator|agent|staf|staff|jangan robot|bukan robot"
-    r"|jangan bot|bukan bot|real person)", re.I)
+    r"(?<!\w)(?:(?:ngomong|ngobrol|bicara|berbicara|chat|chatting|hubung\w*|sambung\w*|terus\w*"
+    r"|telp|telepon|telpon|minta|mau|pengen|ingin|butuh)\s+(?:\w+\s+){0,3}?(?:orang|manusia"
+    r"|petugas|admin\w*|cs|customer service|operator|pegawai|staf|staff)(?!\w)"
+    r"|(?:admin|adminnya|cs|csnya|cs nya|petugasnya|operatornya)\s*(?:mana|dimana|di mana|ada)"
+    r"|orang asli|orang beneran|manusia beneran|jangan (?:robot|bot)|bukan (?:robot|bot)"
+    r"|real person|human agent|talk to (?:a )?(?:human|person|staff))", re.I)
 
 
 _PASSPORT_NEED = re.compile(r"(?<!\w)(?:hilang|ilang|rusak|robek|sobek|basah|banjir|penuh|habis"

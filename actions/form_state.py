@@ -52,12 +52,23 @@ def looks_like_question(message: Message) -> bool:
             or bool(_QUESTION_END.search(text)))
 
 
-# Intents of a message that is about something else when it is no valid answer.
-_ELSEWHERE_INTENTS = frozenset({"ask_availability", "ask_requirements", "ask_fee",
-                                "ask_office_hours", "ask_location", "ask_passport_status",
-                                "request_human", "bot_challenge", "check_booking",
-                                "cancel_booking", "reschedule_booking", "out_of_scope", "deny",
-                                "affirm", "thank", "goodbye", "greet"})
+# Intents of a question about something else; with a question's form ("…?", "apa aja"),
+# such a message is answered (by the rules) before anything is read from it.
+QUESTION_INTENTS = frozenset({"ask_requirements", "ask_fee", "ask_office_hours", "ask_location",
+                              "ask_passport_status", "request_human", "bot_challenge",
+                              "check_booking", "out_of_scope"})
+# Intents which no name can carry, when the model is sure of them.
+_NOT_A_NAME_INTENTS = frozenset({"ask_availability", "ask_requirements", "ask_fee",
+                                 "ask_office_hours", "ask_location", "ask_passport_status",
+                                 "request_human", "check_booking", "cancel_booking",
+                                 "reschedule_booking"})
+
+
+def is_side_question(message: Message) -> bool:
+    """A question about something else ("dokumen lainnya apa aja?", "beda harga brp?"),
+    even when it names a value: it is answered first, and nothing is taken from it."""
+    return (looks_like_question(message) and message.intent in QUESTION_INTENTS
+            and message.confidence >= 0.6)
 
 
 def is_side_remark(message: Message) -> bool:
@@ -66,7 +77,7 @@ def is_side_remark(message: Message) -> bool:
 
     if message.is_payload or message.is_legacy:
         return False
-    confident = message.intent in _ELSEWHERE_INTENTS and message.confidence >= 0.8
+    confident = message.intent in _NOT_A_NAME_INTENTS and message.confidence >= 0.9
     return looks_like_question(message) or says_yes(message) or says_no(message) or confident
 
 

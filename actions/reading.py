@@ -309,6 +309,11 @@ _SERVICE_WORDS = (
                     r"|kadaluar?sa|kedaluwarsa|kadaluwarsa|penuh|mati|renew\w*|lama"),
     ("baru", r"baru|pertama|pertama kali|bikin|buat|pembuatan|new|belum pernah punya"),
 )
+_STRONG_SERVICE_WORDS = (
+    ("hilang", r"hilang|kehilangan|kecurian|dicuri|kecopetan"),
+    ("rusak", r"rusak|sobek|robek"),
+    ("penggantian", r"penggantian|perpanjang\w*|expired|kadaluar?sa|kedaluwarsa|kadaluwarsa"),
+)
 _PASSPORT_WORDS = (
     ("biasa", r"biasa|non[\s-]?elektronik|non[\s-]?e[\s-]?paspor|manual|konvensional|regular"
               r"|reguler|ordinary|yang murah|yg murah"),
@@ -335,8 +340,12 @@ def service_type(message: Message, asked: bool) -> str | None:
     if message.is_payload:
         return str(value) if value in ("baru", "penggantian", "hilang", "rusak") else None
     text = message.lowered
-    # Outside the question, "baru" alone is an ordinary word ("saya baru tahu").
-    table = _SERVICE_WORDS if asked or "paspor" in text or "pasp" in text else _SERVICE_WORDS[:3]
+    # Outside the question only a message about the passport, or a word with no other
+    # reading, names the service: "abis dzuhur" and "saya baru tahu" do not.
+    if asked or re.search(r"pasp|pspr|passport", text):
+        table = _SERVICE_WORDS
+    else:
+        table = _STRONG_SERVICE_WORDS
     found = _pick(text, table) or (_near_word(text, table) if asked else None)
     if found:
         return found

@@ -241,22 +241,37 @@ def test_each_person_of_a_group_is_asked_for_in_turn(action_env):
                                                         "confirmed"]
     # The first person's NIK completes them; the form empties the three slots for the next.
     first = {**slots, "person_name": "Budi Santoso", "birth_date": "1990-03-12"}
-    result, _ = run_validator(ValidateBookingForm(), "nik", "3171011203900003",
-                              make_tracker(slots=first))
-    assert result == {"applicants": [BUDI], "person_name": None, "birth_date": None,
-                      "nik": None}
+    result, _ = run_form("3171011203900003", "nik", first)
+    assert {k: result[k] for k in ("applicants", "person_name", "birth_date", "nik")} == {
+        "applicants": [BUDI], "person_name": None, "birth_date": None, "nik": None}
     twin = {**slots, "applicants": [BUDI], "person_name": "Bayu Santoso",
             "birth_date": "1990-03-12"}
     _, messages = run_action(ActionAskNik(), make_tracker(slots=twin))
     assert messages[0]["name"] == "Bayu Santoso"
     # The same NIK twice in one group is refused; the twin's own NIK completes the group.
-    result, messages = run_validator(ValidateBookingForm(), "nik", "3171011203900003",
-                                     make_tracker(slots=twin))
-    assert result == {"nik": None} and responses(messages) == ["utter_refused_duplicate_nik"]
-    result, _ = run_validator(ValidateBookingForm(), "nik", "3171011203900004",
-                              make_tracker(slots=twin))
+    result, messages = run_form("3171011203900003", "nik", twin)
+    assert result["nik"] is None and responses(messages) == ["utter_refused_duplicate_nik"]
+    result, _ = run_form("3171011203900004", "nik", twin)
     assert len(result["applicants"]) == 2
     assert "person_name" not in required(make_tracker(slots={**slots, **result}))
+
+
+def test_a_person_is_complete_whatever_order_the_three_answers_came_in(action_env):
+    # date of birth and NIK typed at the name question, the name last: one person, checked
+    slots = draft(applicant_count=1)
+    slots["applicants"] = []
+    values, _ = run_form("12-03-1990", "person_name", slots)
+    assert values["birth_date"] == "1990-03-12"
+    values, _ = run_form("3171011203900003", "person_name", {**slots, **values})
+    assert values["nik"] == "3171011203900003"
+    filled = {**slots, "birth_date": "1990-03-12", "nik": "3171011203900003"}
+    values, _ = run_form("Budi Santoso", "person_name", filled)
+    assert values["applicants"] == [BUDI] and values["nik"] is None
+    # a NIK that disagrees with a date of birth given after it is refused then
+    wrong = {**slots, "nik": "3171011303900003", "person_name": "Budi Santoso"}
+    values, messages = run_form("12-03-1990", "birth_date", wrong)
+    assert values["nik"] is None and "applicants" not in values
+    assert responses(messages) == ["utter_refused_nik_birth_date_mismatch"]
 
 
 def test_group_booking_takes_a_place_per_person(action_env):
