@@ -16,6 +16,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
 
+from antrean.store.engine import create_store_engine
 from antrean.store.staff_queries import chunks
 
 USER_EVENT = "user"
@@ -83,7 +84,7 @@ class TrackerEvents:
                     self.url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
                 )
             else:
-                self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
+                self._engine = create_store_engine(self.url)
         return self._engine
 
     def missing_store_error(self, path: str) -> Exception:

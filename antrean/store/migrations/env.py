@@ -19,6 +19,7 @@ config = context.config
 
 # Key of the PostgreSQL advisory lock that serialises upgrades ("LAW" in ASCII, then 1).
 MIGRATION_LOCK_KEY = 0x4C415701
+UPGRADE_TIMEOUT = "10min"
 
 
 def run_migrations() -> None:
@@ -32,6 +33,10 @@ def run_migrations() -> None:
     try:
         with engine.connect() as connection, connection.begin():
             if connection.dialect.name == "postgresql":
+                # The engine's statement and lock timeouts fit a booking, not a schema
+                # upgrade (an index on a year of bookings) nor waiting for another upgrader.
+                connection.execute(text(f"SET LOCAL statement_timeout = '{UPGRADE_TIMEOUT}'"))
+                connection.execute(text(f"SET LOCAL lock_timeout = '{UPGRADE_TIMEOUT}'"))
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                    {"key": MIGRATION_LOCK_KEY})
             # Alembic joins the transaction begun above and leaves its commit to us.
