@@ -37,8 +37,11 @@ def office_clock(settings: Settings) -> Clock:
 
 
 def build_service(settings: Settings, config: OfficeConfig | None = None) -> BookingService:
-    """The booking service on the slot store the settings name, its schema upgraded first
-    unless ``settings.auto_migrate`` is off. The caller disposes of ``service.store``."""
+    """The booking service on the slot store the settings name.
+
+    The store's schema is upgraded first unless ``settings.auto_migrate`` is off. The caller
+    disposes of ``service.store``.
+    """
     from antrean.store.engine import create_store_engine, migrate
     from antrean.store.repository import SqlStore
 

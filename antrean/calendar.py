@@ -6,9 +6,9 @@ closures and capacity overrides it holds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Mapping
 
 import holidays
 

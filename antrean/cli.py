@@ -13,7 +13,8 @@ import importlib
 import logging
 import re
 import sys
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from antrean.config import ConfigError
 from antrean.masking import mask_numbers_in_text

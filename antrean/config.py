@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -109,15 +110,16 @@ class _Reader:
         self.data = data
         self.prefix = prefix
 
-    def _key(self, key: str) -> str:
+    # Keys are text, except where YAML reads a number: the fees per passport validity (years).
+    def _key(self, key: str | int) -> str:
         return f"{self.prefix}{key}"
 
-    def raw(self, key: str) -> Any:
+    def raw(self, key: str | int) -> Any:
         if key not in self.data:
             raise ConfigError(f"{self._key(key)} is missing")
         return self.data[key]
 
-    def section(self, key: str) -> "_Reader":
+    def section(self, key: str) -> _Reader:
         return _Reader(self.raw(key), f"{self._key(key)}.")
 
     def text(self, key: str) -> str:
@@ -126,7 +128,7 @@ class _Reader:
             raise ConfigError(f"{self._key(key)} must be a non-empty text, got {value!r}")
         return value.strip()
 
-    def integer(self, key: str, minimum: int = 0, maximum: int | None = None) -> int:
+    def integer(self, key: str | int, minimum: int = 0, maximum: int | None = None) -> int:
         value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"{self._key(key)} must be an integer ≥ {minimum}, got {value!r}")
@@ -213,7 +215,7 @@ def parse_config(data: Any, source: str = "<dict>") -> OfficeConfig:
     for ptype in PASSPORT_TYPES:
         per_years = passport_section.section(ptype)
         passport_fees[ptype] = {
-            int(years): per_years.integer(years) for years in per_years.data  # type: ignore[arg-type]
+            int(years): per_years.integer(years) for years in per_years.data
         }
     surcharge = fees.section("replacement_surcharge")
     documents = root.section("documents")
@@ -264,8 +266,7 @@ def _facts(root: _Reader) -> dict[str, str]:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:
-    """Read and validate the office configuration file (``path``, else the one the settings
-    name)."""
+    """Read and validate the office configuration file (``path``, else the settings' one)."""
     if path is None:
         from antrean.settings import Settings
 

@@ -1,5 +1,7 @@
-"""Domain values: applicants, bookings and slots, and the staff's view of them. Plain Python,
-no ORM: the store (``antrean.store``) maps them to rows."""
+"""Domain values: applicants, bookings and slots, and the staff's view of them.
+
+Plain Python, no ORM: the store (``antrean.store``) maps them to rows.
+"""
 from __future__ import annotations
 
 import datetime as dt

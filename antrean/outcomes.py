@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from antrean.model import Booking, SlotAvailability, SlotRef
 
@@ -176,7 +176,7 @@ class Rescheduled:
     kind: ClassVar[str] = "rescheduled"
 
 
-DateRefusal = Union[DayClosed, DateInPast, OutsideWindow]
-ReserveOutcome = Union[Reserved, Refusal]
-CancelOutcome = Union[Cancelled, Refusal]
-RescheduleOutcome = Union[Rescheduled, Refusal]
+DateRefusal = DayClosed | DateInPast | OutsideWindow
+ReserveOutcome = Reserved | Refusal
+CancelOutcome = Cancelled | Refusal
+RescheduleOutcome = Rescheduled | Refusal

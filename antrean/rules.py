@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 from antrean.config import PASSPORT_TYPES, SERVICE_TYPES, OfficeConfig
 from antrean.model import Applicant
@@ -97,8 +97,11 @@ def check_birth_date(born: dt.date, today: dt.date) -> Refusal | None:
 
 def check_nik_for_form(nik: str, born: dt.date | None, niks_so_far: Sequence[str],
                        index: int) -> Refusal | None:
-    """The NIK of the ``index``-th person of a group as it is typed: valid, agreeing with
-    the date of birth, and not already given for someone else of the group."""
+    """Check the NIK of the ``index``-th person of a group as it is typed.
+
+    It must be valid, agree with the date of birth, and not be already given for someone else
+    of the group.
+    """
     result = check_nik(normalise_nik(nik), born)
     if result is NikCheck.FORMAT:
         return InvalidNik(index, "format")

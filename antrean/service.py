@@ -23,26 +23,26 @@ from antrean.model import (
     SlotAvailability,
     SlotRef,
 )
+from antrean.nik import mask_nik
 from antrean.outcomes import (
     BookingNotFound,
+    Cancelled,
     CancelOutcome,
     CancelTooLate,
-    Cancelled,
     DayClosed,
     NikHasBooking,
     NotASlot,
     NumberHasBooking,
     OutsideWindow,
     Refusal,
+    Rescheduled,
     RescheduleNotAllowed,
     RescheduleOutcome,
     RescheduleProblem,
-    Rescheduled,
     Reserved,
     ReserveOutcome,
     SlotFull,
 )
-from antrean.nik import mask_nik
 from antrean.store.repository import IntegrityError, SqlStore, StoreSession
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from antrean.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT
 

@@ -98,7 +98,7 @@ def _day_part(match: re.Match[str]) -> str | None:
 
 
 def _half_before(match: re.Match[str]) -> str | None:
-    """ "setengah N": thirty minutes before hour N."""
+    """Read "setengah N": thirty minutes before hour N."""
     hour = parse_number(match.group("hh"))
     if hour is None or hour == 0:
         return None
@@ -118,7 +118,7 @@ def _offset_minutes(match: re.Match[str]) -> int | None:
 
 
 def _resolve_keyword_clock(match: re.Match[str], today: dt.date) -> str | None:
-    """ "jam 9", "pukul 10.30", "jam setengah 2 siang", "jam 11 kurang seperempat"."""
+    """Read "jam 9", "pukul 10.30", "jam setengah 2 siang", "jam 11 kurang seperempat"."""
     # "2 jam 15 menit" is a duration, not "jam 15".
     if _DURATION_AFTER.match(match.string, match.end()):
         return None

@@ -139,7 +139,7 @@ def _resolve_numeric(match: re.Match[str], today: dt.date) -> str | None:
 
 
 def _resolve_day_of_month(match: re.Match[str], today: dt.date) -> str | None:
-    """ "tgl 14" (next 14th from tomorrow), "tgl 7 bulan depan", "tgl 30 bulan ini"."""
+    """Read "tgl 14" (next 14th from tomorrow), "tgl 7 bulan depan", "tgl 30 bulan ini"."""
     day = parse_number(match.group("d"))
     if day is None or not 1 <= day <= 31:
         return None

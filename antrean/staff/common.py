@@ -13,10 +13,11 @@ import datetime as dt
 import re
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import TextIO
 
 from antrean.bootstrap import build_clock, build_service
 from antrean.clock import Clock
@@ -48,17 +49,19 @@ class StaffContext:
     _service: BookingService | None = field(default=None, repr=False)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "StaffContext":
+    def from_args(cls, args: argparse.Namespace) -> StaffContext:
         """The environment's settings, with what the command line names instead."""
         try:
             settings = Settings.from_env()
         except SettingsError as exc:
             raise StaffError(str(exc), 3) from None
         config = getattr(args, "config", None)
-        chosen = {"database_url": getattr(args, "db", None),
-                  "office_config": Path(config) if config else None,
-                  "tracker_url": getattr(args, "tracker", None)}
-        return cls(replace(settings, **{k: v for k, v in chosen.items() if v}))
+        return cls(replace(
+            settings,
+            database_url=getattr(args, "db", None) or settings.database_url,
+            office_config=Path(config) if config else settings.office_config,
+            tracker_url=getattr(args, "tracker", None) or settings.tracker_url,
+        ))
 
     @property
     def database_url(self) -> str:
@@ -103,7 +106,7 @@ class StaffContext:
             self._service = None
 
 
-def with_context(func: Callable[[StaffContext, argparse.Namespace], "int | None"]) -> Handler:
+def with_context(func: Callable[[StaffContext, argparse.Namespace], int | None]) -> Handler:
     """Turn ``func(ctx, args)`` into a handler that opens and closes the context."""
 
     def handler(args: argparse.Namespace) -> int | None:
@@ -126,7 +129,10 @@ _HM = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 
 
 def parse_date(text: str, today: dt.date) -> dt.date:
-    """``2026-12-07``, ``7-12-2026``, ``7/12/2026``, ``hari-ini``, ``besok``, ``senin depan``…"""
+    """Read a date as staff type it.
+
+    ``2026-12-07``, ``7-12-2026``, ``7/12/2026``, ``hari-ini``, ``besok``, ``senin depan``…
+    """
     raw = " ".join(str(text).lower().split())
     if raw in _RELATIVE_DAYS:
         return today + dt.timedelta(days=_RELATIVE_DAYS[raw])

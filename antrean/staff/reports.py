@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from antrean import calendar
 from antrean.model import DayCounts
@@ -35,6 +36,20 @@ from antrean.store.errors import StoreError
 MAX_DAYS = 366
 CSV_HEADERS = ("tanggal", "booking", "orang", "batal", "hadir", "tidak_hadir", "belum_ditandai",
                "pesan", "pesan_fallback")
+
+
+class ReportRow(NamedTuple):
+    """One day of the report, in the order of the CSV's columns (``CSV_HEADERS``)."""
+
+    date: str  # ISO 8601
+    bookings: int
+    people: int
+    cancelled: int
+    arrived: int
+    no_show: int
+    unmarked: int
+    messages: int
+    fallback_messages: int
 
 
 @dataclass
@@ -64,7 +79,7 @@ class Report:
     def fallback_rate(self) -> str:
         return percent(self.messages.fallback, self.messages.total) if self.messages else "-"
 
-    def rows(self, service: BookingService) -> list[list[object]]:
+    def rows(self, service: BookingService) -> list[ReportRow]:
         """One row per service day of the range (and per other day holding bookings)."""
         rows = []
         for day in calendar.dates_between(self.first, self.last):
@@ -74,9 +89,10 @@ class Report:
             if counts is None and messages is None and not open_day:
                 continue
             counts = counts or DayCounts()
-            rows.append([day.isoformat(), counts.bookings, counts.people, counts.cancelled,
-                         counts.arrived, counts.no_show, counts.unmarked,
-                         messages[0] if messages else 0, messages[1] if messages else 0])
+            rows.append(ReportRow(day.isoformat(), counts.bookings, counts.people,
+                                  counts.cancelled, counts.arrived, counts.no_show,
+                                  counts.unmarked, messages[0] if messages else 0,
+                                  messages[1] if messages else 0))
         return rows
 
 
@@ -114,7 +130,8 @@ def print_report(report: Report, service: BookingService) -> None:
     print(f"Laporan {long_day_label(report.first)} s.d. {long_day_label(report.last)}\n")
     headers = ["Tanggal", "Booking", "Orang", "Batal", "Hadir", "Tdk hadir", "Belum",
                "Pesan", "Fallback"]
-    rows = [[day_label(dt.date.fromisoformat(r[0])), *r[1:8], percent(r[8], r[7])]
+    rows = [[day_label(dt.date.fromisoformat(r.date)), *r[1:8],
+             percent(r.fallback_messages, r.messages)]
             for r in report.rows(service)]
     total = report.total()
     messages = report.messages

@@ -1,5 +1,7 @@
-"""Retraining loop for staff: review what the assistant did not understand, retrain, compare,
-promote only a model that is not worse, and roll back.
+"""Retraining loop for staff.
+
+Review what the assistant did not understand, retrain, compare, promote only a model that is
+not worse, and roll back.
 
 Commands (help texts in Indonesian, guide in docs/panduan-petugas.md, "Melatih ulang model"):
 

@@ -20,9 +20,10 @@ import tarfile
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from antrean.config import PROJECT_ROOT
 from antrean.staff.common import StaffError
@@ -51,7 +52,7 @@ class ProjectPaths:
 
     @classmethod
     def at(cls, root: Path | str | None = None,
-           test_set: Path | str | None = None) -> "ProjectPaths":
+           test_set: Path | str | None = None) -> ProjectPaths:
         base = Path(root or PROJECT_ROOT).resolve()
         tests = Path(test_set).resolve() if test_set else base / "tests" / "nlu" / "test_nlu.yml"
         return cls(
@@ -113,7 +114,8 @@ _NOISE = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 _show_warning = warnings.showwarning
 
 
-def _show_relevant_warning(message, category, *args, **kwargs) -> None:  # noqa: ANN001
+def _show_relevant_warning(message: Warning | str, category: type[Warning], *args: Any,
+                           **kwargs: Any) -> None:
     """Show a warning unless it is library noise staff can do nothing about."""
     if issubclass(category, _NOISE) or category.__name__ == "UndefinedMetricWarning":
         return
@@ -193,8 +195,8 @@ def with_ticker(label: str, work: Callable[[], T], every: float = 2.0) -> T:
             print(f"\r{label} ... {elapsed} dtk", end="", file=sys.stderr, flush=True)
         elif thread.is_alive() and elapsed % 30 < every:
             print(f"{label} ... {elapsed} dtk", file=sys.stderr, flush=True)
-    elapsed = time.monotonic() - started
-    print(f"{chr(13) if tty else ''}{label} ... selesai ({elapsed:.0f} dtk)", file=sys.stderr)
+    took = time.monotonic() - started
+    print(f"{chr(13) if tty else ''}{label} ... selesai ({took:.0f} dtk)", file=sys.stderr)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -266,11 +268,11 @@ class IntentScores:
         return {"f1": self.f1, "support": self.support}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "IntentScores":
+    def from_dict(cls, data: dict) -> IntentScores:
         return cls(dict(data["f1"]), {k: int(v) for k, v in data["support"].items()})
 
     @classmethod
-    def from_report(cls, report: dict) -> "IntentScores":
+    def from_report(cls, report: dict) -> IntentScores:
         """From Rasa's intent classification report (``intent_report.json``)."""
         scores = cls()
         for name, values in report.items():

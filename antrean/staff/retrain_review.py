@@ -1,5 +1,6 @@
-"""Review files of the retraining loop: export what the assistant did not understand, import
-what staff labelled.
+"""Review files of the retraining loop.
+
+They export what the assistant did not understand and import what staff labelled.
 
 Export reads the user messages of Rasa's tracker store (table ``events``) that fell back
 (intent ``nlu_fallback``) or whose intent confidence was under a threshold, masks personal data
@@ -18,15 +19,19 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from antrean.masking import mask_name, mask_numbers_in_text
 from antrean.staff.common import StaffError
 from antrean.staff.tracker import FALLBACK_INTENT, TrackerStore
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Columns of the review file. Staff fill ``intent_benar`` and may correct ``teks``.
 COL_TEXT = "teks"
@@ -57,7 +62,7 @@ class BarProgress:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.bar = None
+        self.bar: tqdm | None = None
 
     def start(self, total: int) -> None:
         from tqdm import tqdm

@@ -91,8 +91,10 @@ class RasaServer:
 
 
 def _per_process(reply: requests.Response) -> str | None:
-    """What each Rasa process answered, when the front router (scripts/prod_router.py) sent
-    the request to several and not all of them succeeded; None otherwise."""
+    """What each Rasa process answered, when not all of them succeeded; None otherwise.
+
+    The front router (law_launch/prod_router.py) sends some requests to every Rasa process.
+    """
     if reply.status_code != 502:
         return None
     try:
@@ -131,7 +133,7 @@ class History:
     scores: dict[str, dict] = field(default_factory=dict)  # "<model_id>:<test digest>" → scores
 
     @classmethod
-    def load(cls, directory: Path) -> "History":
+    def load(cls, directory: Path) -> History:
         path = directory / HISTORY_FILE
         if not path.exists():
             return cls(path)

@@ -198,12 +198,12 @@ def print_calendar(service: BookingService, first: dt.date, weeks: int) -> None:
         rows.append([f"{monday:%d-%m-%Y}"] + cells)
     headers = ["Minggu mulai"] + [DAY_NAMES[d - 1] for d in weekdays]
     print(render_table(headers, rows))
-    notes = [v for v in views.values()
+    notes = [(v.date, v.closure) for v in views.values()
              if v.closure and v.closure.reason is not ClosureReason.WEEKEND]
     if notes:
         print("\nTanggal tutup:")
-        for view in notes:
-            print(f"  {day_label(view.date)}  {closure_text(view.closure)}")
+        for day, closure in notes:
+            print(f"  {day_label(day)}  {closure_text(closure)}")
 
 
 def print_slots(service: BookingService, day: dt.date) -> None:

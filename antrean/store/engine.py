@@ -125,8 +125,10 @@ def sqlite_file(database: str | None) -> bool:
 
 
 def without_waiting_for_the_disk(cursor: Any) -> None:
-    """WAL and ``synchronous=NORMAL`` on a connection to a SQLite file (see above); also used
-    for Rasa's tracker store on SQLite (addons/tracker_store.py)."""
+    """WAL and ``synchronous=NORMAL`` on a connection to a SQLite file (see above).
+
+    Also used for Rasa's tracker store on SQLite (addons/tracker_store.py).
+    """
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
 
@@ -134,9 +136,9 @@ def without_waiting_for_the_disk(cursor: Any) -> None:
 def _sqlite_engine(
     url: str, database: str | None, timeouts: StoreTimeouts, **kwargs: Any
 ) -> Engine:
-    on_disk = sqlite_file(database)
-    if on_disk:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    database_file = database if sqlite_file(database) else None
+    if database_file:
+        Path(database_file).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("poolclass", QueuePool)
         kwargs.setdefault("pool_timeout", timeouts.pool_s)
     busy_s = timeouts.lock_s
@@ -154,7 +156,7 @@ def _sqlite_engine(
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={round(busy_s * 1000)}")
-        if on_disk:
+        if database_file:
             without_waiting_for_the_disk(cursor)
         cursor.close()
 

@@ -8,8 +8,9 @@ re-checked after waiting) and on SQLite (write lock held from ``BEGIN IMMEDIATE`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,8 +39,11 @@ class StoreSession:
 
     @property
     def staff(self) -> StaffQueries:
-        """The staff tools' queries (daily list, attendance, reports, retention) on this
-        transaction; kept in a module of their own so the booking core's stays small."""
+        """The staff tools' queries (daily list, attendance, reports, retention).
+
+        They run in this transaction, and are kept in a module of their own so the booking
+        core's stays small.
+        """
         return StaffQueries(self.conn)
 
     # --- calendar data -------------------------------------------------------------

@@ -1,5 +1,4 @@
-"""Rasa's SQL tracker store, read for the staff reports and the review export, trimmed by the
-retention.
+"""Rasa's SQL tracker store: read for the staff reports and the review export, trimmed by retention.
 
 Rasa (``SQLTrackerStore``) keeps one row per conversation event in the table ``events``; the
 sender id is the applicant's WhatsApp number. The table is declared here again rather than
@@ -9,11 +8,24 @@ it is Rasa's. Which database it is (``LAW_TRACKER_URL``) is for the caller to sa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Engine, make_url
 
 from antrean.store.engine import create_store_engine
@@ -39,8 +51,11 @@ events = Table(
 
 
 class TrackerStoreMissing(Exception):
-    """The tracker store's SQLite file does not exist: Rasa has never run with it, or the URL
-    is wrong. Reading must not create an empty file Rasa would then take for its store."""
+    """The tracker store's SQLite file does not exist.
+
+    Rasa has never run with it, or the URL is wrong. Reading must not create an empty file Rasa
+    would then take for its store.
+    """
 
     def __init__(self, path: str) -> None:
         super().__init__(path)

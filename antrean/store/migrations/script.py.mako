@@ -1,11 +1,11 @@
-"""${message}
+"""${(message[:1].upper() + message[1:]).rstrip(".")}.
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

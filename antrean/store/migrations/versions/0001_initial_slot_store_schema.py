@@ -1,12 +1,11 @@
-"""initial slot store schema
+"""Initial slot store schema.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -70,7 +69,8 @@ def upgrade() -> None:
     sa.Column('birth_date', sa.Date(), nullable=False),
     sa.Column('nik', sa.String(length=16), nullable=False),
     sa.Column('nik_active', sa.String(length=16), nullable=True),
-    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_applicants_booking_id_bookings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'],
+                            name=op.f('fk_applicants_booking_id_bookings'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_applicants')),
     sa.UniqueConstraint('nik_active', name=op.f('uq_applicants_nik_active'))
     )

@@ -1,12 +1,11 @@
-"""handoff requests: conversations flagged for staff
+"""Handoff requests: conversations flagged for staff.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

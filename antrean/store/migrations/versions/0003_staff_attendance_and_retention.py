@@ -1,4 +1,4 @@
-"""staff tools: attendance at the counter, anonymised bookings
+"""Staff tools: attendance at the counter, anonymised bookings.
 
 Revision ID: 0003
 Revises: 0002
@@ -7,9 +7,8 @@ Create Date: 2026-11-29
 Only ADD COLUMN, which SQLite does in place: recreating ``bookings`` in batch mode would
 drop the old table with foreign keys on, and the cascade would delete every applicant.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

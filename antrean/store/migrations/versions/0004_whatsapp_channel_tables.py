@@ -1,4 +1,4 @@
-"""whatsapp channel tables: processed message ids and delivery reports
+"""WhatsApp channel tables: processed message ids and delivery reports.
 
 Revision ID: 0004
 Revises: 0003
@@ -9,9 +9,8 @@ first message. A database it has served already holds them (with the same column
 and constraint, built from the same definition), so each table and index is created only if
 missing: upgrading such a database adopts the tables with their rows instead of failing.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
