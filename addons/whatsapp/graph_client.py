@@ -4,6 +4,13 @@ One ``aiohttp`` session (and so one connection pool) per event loop, created on 
 never at import time. Calls that fail with 429, 5xx, a network error or one of Meta's
 rate-limit codes are retried with exponential backoff and jitter; the final outcome is
 returned, never raised, so a failing Graph API cannot take the Rasa server down.
+
+A message is not idempotent: the Graph API has no idempotency key, and a request that timed
+out after it was written may have been received and delivered all the same. So a failure
+before anything was sent (no connection, connect timeout) is retried freely, while one after
+the request went out (read timeout, connection dropped) is retried at most
+``RetryPolicy.max_unsure_retries`` times (once by default): a slow Graph API receives each
+reply at most twice. Read receipts are idempotent and retried as usual.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -40,6 +48,8 @@ class SendResult:
         message_id: The ``wamid`` Meta gave the outgoing message, if any.
         error_code: Meta's error code of the last failure, if any.
         error_title: Meta's short error description of the last failure, if any.
+        maybe_received: The last request failed without an answer after it was sent, so
+            Meta may have received it (and delivered the message) all the same.
     """
 
     ok: bool
@@ -48,6 +58,7 @@ class SendResult:
     message_id: str | None = None
     error_code: int | None = None
     error_title: str | None = None
+    maybe_received: bool = False
 
 
 def backoff_delay(
@@ -106,6 +117,7 @@ class GraphClient:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=timeout,
+                trace_configs=[_sent_tracer()],
                 headers={"Authorization": f"Bearer {self.settings.access_token}"},
                 raise_for_status=False,
             )
@@ -140,6 +152,7 @@ class GraphClient:
             what=str(payload.get("type", "message")),
             policy=self.settings.retry,
             failure_level=logging.ERROR,
+            idempotent=False,
         )
 
     async def mark_read(self, message_id: str, *, sender: str) -> SendResult:
@@ -171,6 +184,7 @@ class GraphClient:
             what="read receipt",
             policy=policy,
             failure_level=logging.WARNING,
+            idempotent=True,
         )
 
     async def _post(
@@ -182,12 +196,18 @@ class GraphClient:
         what: str,
         policy: RetryPolicy,
         failure_level: int,
+        idempotent: bool,
     ) -> SendResult:
         result = SendResult(ok=False, attempts=0)
+        unsure_retries = 0
         for attempt in range(1, policy.max_attempts + 1):
             result, retry_after = await self._attempt(payload, attempt)
             if result.ok:
                 return result
+            if result.maybe_received and not idempotent:
+                if unsure_retries >= policy.max_unsure_retries:
+                    break
+                unsure_retries += 1
             rate_limited = result.status == 429 or result.error_code in RATE_LIMIT_CODES
             retryable = (
                 result.status is None
@@ -216,16 +236,20 @@ class GraphClient:
     async def _attempt(
         self, payload: Mapping[str, Any], attempt: int
     ) -> tuple[SendResult, float | None]:
+        sent = SimpleNamespace(headers=False)
         try:
             session = self._client_session()
-            async with session.post(self.settings.messages_url, json=payload) as response:
+            async with session.post(
+                self.settings.messages_url, json=payload, trace_request_ctx=sent
+            ) as response:
                 body = await _json_or_empty(response)
                 retry_after = _seconds(response.headers.get("Retry-After"))
                 status = response.status
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             # The exception text holds the URL (the business number's id), never the
             # applicant's number, but keep only the class name to be safe.
-            return SendResult(ok=False, attempts=attempt, error_title=type(exc).__name__), None
+            return SendResult(ok=False, attempts=attempt, error_title=type(exc).__name__,
+                              maybe_received=sent.headers), None
         if 200 <= status < 300:
             messages = body.get("messages")
             wamid = None
@@ -245,6 +269,20 @@ class GraphClient:
             ),
             retry_after,
         )
+
+
+def _sent_tracer() -> aiohttp.TraceConfig:
+    """Notes in each request's ``trace_request_ctx`` when its headers went out."""
+
+    async def on_headers_sent(
+        _session: aiohttp.ClientSession, context: SimpleNamespace, _params: Any
+    ) -> None:
+        if context.trace_request_ctx is not None:
+            context.trace_request_ctx.headers = True
+
+    tracer = aiohttp.TraceConfig()
+    tracer.on_request_headers_sent.append(on_headers_sent)
+    return tracer
 
 
 async def _json_or_empty(response: aiohttp.ClientResponse) -> dict[str, Any]:

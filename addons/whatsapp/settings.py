@@ -59,12 +59,16 @@ class RetryPolicy:
         backoff_max_s: Upper bound of one delay.
         rate_limit_factor: Multiplier of the delay when Meta says we send too fast
             (HTTP 429, error codes 4, 80007, 130429, 131056).
+        max_unsure_retries: Retries of a message whose request went out but got no answer
+            (a read timeout): Meta may have delivered it, so each one may reach the
+            applicant twice. Within ``max_attempts``.
     """
 
     max_attempts: int = 5
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     rate_limit_factor: float = 8.0
+    max_unsure_retries: int = 1
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,9 @@ class WhatsAppSettings:
             backoff_max_s=reader.number("retry_backoff_max", float, defaults.backoff_max_s),
             rate_limit_factor=reader.number(
                 "retry_rate_limit_factor", float, defaults.rate_limit_factor
+            ),
+            max_unsure_retries=reader.number(
+                "retry_unsure_max", int, defaults.max_unsure_retries
             ),
         )
         if retry.max_attempts < 1:

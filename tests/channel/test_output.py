@@ -5,6 +5,7 @@ import json
 import logging
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -293,3 +294,69 @@ def test_logged_failure_never_contains_the_number(
     assert SENDER not in caplog.text
     assert "rahasia pribadi" not in caplog.text
     assert "*********4406" in caplog.text
+
+
+# --- a slow Graph API (issue 14, point 7) -----------------------------------------------
+
+
+def slow_graph(graph: HTTPServer, delay_s: float) -> list[float]:
+    """A Graph API that accepts each request but answers after ``delay_s``; returns the
+    moments requests arrived."""
+    arrivals: list[float] = []
+
+    def handler(request: Request) -> Response:
+        arrivals.append(time.monotonic())
+        time.sleep(delay_s)
+        return graph_ok(request)
+
+    graph.expect_request(MESSAGES_PATH, method="POST").respond_with_handler(handler)
+    return arrivals
+
+
+def test_a_slow_graph_api_receives_each_message_at_most_twice(
+    graph: HTTPServer, settings: WhatsAppSettings, caplog
+) -> None:
+    arrivals = slow_graph(graph, delay_s=1.5)
+    slow = replace(with_retry(settings, max_attempts=5), request_timeout_s=0.3)
+    started = time.monotonic()
+    output = send_with(slow, lambda out: out.send_text_message(SENDER, "halo"))
+    (result,) = output.sent
+    assert not result.ok and result.maybe_received
+    assert result.attempts == 2  # the first try, and one retry that may duplicate it
+    time.sleep(0.2)
+    assert len(arrivals) == 2
+    assert time.monotonic() - started < 3
+    assert "wamid.in.1" in caplog.text
+
+
+def test_no_retry_at_all_when_unsure_retries_are_off(
+    graph: HTTPServer, settings: WhatsAppSettings
+) -> None:
+    arrivals = slow_graph(graph, delay_s=1.0)
+    slow = replace(with_retry(settings, max_unsure_retries=0), request_timeout_s=0.3)
+    (result,) = send_with(slow, lambda out: out.send_text_message(SENDER, "halo")).sent
+    assert result.attempts == 1 and len(arrivals) == 1
+
+
+def test_a_request_that_never_went_out_is_retried_every_time(settings: WhatsAppSettings) -> None:
+    dead = replace(settings, api_base_url="http://127.0.0.1:9")  # connection refused
+    output = send_with(with_retry(dead, max_attempts=4),
+                       lambda out: out.send_text_message(SENDER, "halo"))
+    assert output.sent[0].attempts == 4 and not output.sent[0].maybe_received
+
+
+def test_read_receipts_are_idempotent_and_retried_after_a_timeout(
+    graph: HTTPServer, settings: WhatsAppSettings
+) -> None:
+    arrivals = slow_graph(graph, delay_s=1.0)
+    slow = replace(settings, request_timeout_s=0.3)
+
+    async def scenario() -> Any:
+        client = GraphClient(slow)
+        try:
+            return await client.mark_read("wamid.in.1", sender=SENDER)
+        finally:
+            await client.close()
+
+    result = run(scenario())
+    assert result.attempts == 2 and len(arrivals) == 2
