@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import parsing
+from actions import reading
 from actions import labels
 from actions.errands import mentions_a_passport_need, question_topic_reply, wants_a_person
 from actions.form_state import latest
@@ -47,6 +47,8 @@ def _office(config: OfficeConfig) -> dict[str, Any]:
     }
 
 
+_ABOUT_CHILDREN = re.compile(r"(?<!\w)(?:anak\w*|bayi|balita|bocil|putra|putri|child\w*|kid\w*)",
+                             re.I)
 _YEARS = re.compile(r"(?<!\d)(5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun|years?)(?!\w)", re.I)
 _EXPRESS = re.compile(r"percepatan|sehari jadi|hari itu juga|same day|kilat|ekspres|express", re.I)
 
@@ -94,13 +96,15 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
     if intent == "ask_fee":
         return fee_reply(config, latest(tracker).text)
     if intent == "ask_requirements":
-        entity = next(tracker.get_latest_entity_values("service_type"), None)
-        service = parsing.service_type(entity) or tracker.get_slot("service_type") or "baru"
-        return Reply("utter_requirements", {
-            "service_text": config.services[service],
-            "documents": bullet_list(config.documents.for_service(service)),
-            "children_documents": bullet_list(config.documents.children),
-        })
+        message = latest(tracker)
+        service = (reading.service_type(message, asked=False)
+                   or tracker.get_slot("service_type") or "baru")
+        variables = {"service_text": config.services[service],
+                     "documents": bullet_list(config.documents.for_service(service))}
+        if _ABOUT_CHILDREN.search(message.text):  # the children's list only when asked
+            return Reply("utter_requirements_child", {
+                **variables, "children_documents": bullet_list(config.documents.children)})
+        return Reply("utter_requirements", variables)
     if intent == "ask_passport_status":
         return Reply("utter_passport_status", {"pickup_days": config.pickup_working_days,
                                                "pickup_note": config.pickup_note})
@@ -122,10 +126,11 @@ def _book_button(title: str, **entities: str) -> dict[str, str]:
 
 async def availability_reply(service: BookingService, tracker: Tracker) -> Reply:
     """Free times of the day asked about, else the next days with free places."""
-    places = parsing.applicant_count(next(tracker.get_latest_entity_values("applicant_count"),
-                                          None)) or 1
-    wanted = next(tracker.get_latest_entity_values("date"), None)
-    day = parsing.date_value(wanted, "", service.today()) if wanted else None
+    message = latest(tracker)
+    count = reading.applicant_count(message, asked=False)
+    places = count if count and 1 <= count <= service.config.booking.max_applicants else 1
+    dates = reading.booking_dates(message, service.today())
+    day = dates[-1] if dates else None
     if day is not None:
         refusal = await call(service.check_slot, day)
         if refusal is not None:

@@ -17,6 +17,7 @@ changes the draft and the summary comes back.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -49,6 +50,9 @@ from antrean.outcomes import NotASlot, TooManyApplicants, DuplicateNik
 
 
 EXTRA_SLOTS = ("applicants", "skip_next_question")
+# Words that make a date or time in a reply to a person question a change of the schedule.
+_SCHEDULE_CORRECTION = re.compile(r"(?<!\w)(?:tanggal\w*|tgl\w*|jam\w*|pukul|hari\w*|jadwal\w*"
+                                  r"|ganti|ubah|salah|bukan)(?!\w)", re.I)
 # What to say when a reply to a question cannot be read, by the question.
 INVALID_ANSWER = {
     "service_type": "utter_invalid_service_type",
@@ -105,6 +109,11 @@ class ValidateBookingForm(FormValidationAction):
             return values  # answered by the rules; the question is asked again after
         if asked in PERSON_SLOTS:
             values.update(self._person_answers(message, asked, today, dispatcher))
+            if _SCHEDULE_CORRECTION.search(message.text):  # "eh, tanggalnya jumat aja"
+                schedule = await self._schedule_answers(message, None, today, tracker,
+                                                        dispatcher)
+                values.update({k: v for k, v in schedule.items()
+                               if k in ("booking_date", "booking_time")})
         else:
             values.update(await self._schedule_answers(message, asked, today, tracker,
                                                        dispatcher))

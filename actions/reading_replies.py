@@ -31,6 +31,16 @@ _NOT_NAMES = {"ya", "iya", "ok", "oke", "okay", "siap", "baik", "sebentar", "ben
               "nama", "nama saya", "saya", "aku", "gw", "paspor", "baru", "biasa", "elektronik",
               "sendiri", "besok", "batal", "benar", "betul", "bener", "sudah", "udah", "belum",
               "salah", "terserah", "bebas", "makasih", "terima kasih", "thanks"}
+# Words of a sentence, not of a name: a reply holding one is no name ("eh salah, tanggalnya
+# jumat aja", "bentar ya saya cek dulu").
+_NEVER_IN_NAMES = {"salah", "tanggal", "tanggalnya", "tgl", "jam", "jamnya", "besok", "lusa",
+                   "mau", "ingin", "pengen", "bisa", "boleh", "tolong", "dong", "deh", "aja",
+                   "saja", "ya", "yah", "kok", "sih", "nih", "tuh", "udah", "sudah", "belum",
+                   "nanti", "bentar", "sebentar", "dulu", "tidak", "gak", "ga", "nggak", "bukan",
+                   "ganti", "ubah", "diganti", "diubah", "maksud", "maksudnya", "eh", "loh",
+                   "paspor", "antrian", "antrean", "daftar", "nik", "ktp", "lahir", "orang",
+                   "berapa", "apa", "gimana", "kapan", "dimana", "kenapa", "jadi", "tapi",
+                   "terus", "lagi", "cek", "batal", "batalin", "the", "is", "my", "name"}
 # Words of the booking itself: a reply made only of these is no name ("Paspor Baru").
 _BOOKING_WORDS = {"paspor", "pasport", "passport", "baru", "biasa", "elektronik", "antri",
                   "antrian", "antrean", "daftar", "mau", "saya", "ganti", "hilang", "rusak",
@@ -70,7 +80,8 @@ def tidy_name(raw: str) -> str | NameProblem:
         return NOT_A_NAME
     if sum(c.isalpha() for c in text) < 2 or len(text) > 80 or text.lower() in _NOT_NAMES:
         return NOT_A_NAME
-    if all(word in _BOOKING_WORDS for word in text.lower().replace(",", " ").split()):
+    words = text.lower().replace(",", " ").split()
+    if all(word in _BOOKING_WORDS for word in words) or any(w in _NEVER_IN_NAMES for w in words):
         return NOT_A_NAME
     return text
 
@@ -85,7 +96,7 @@ def introduced_name(message: Message) -> str | None:
         return None
     rest = message.text[match.end():]
     end = _NAME_END.search(rest)
-    candidate = tidy_name(rest[:end.start()] if end else rest)
+    candidate = tidy_name(_NAME_SUFFIX_WORDS.sub("", rest[:end.start()] if end else rest))
     return candidate if not isinstance(candidate, NameProblem) else None
 
 
