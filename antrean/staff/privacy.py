@@ -5,8 +5,11 @@ days ago, the applicants (name, date of birth, NIK) and the WhatsApp number; the
 stays with its date, slot, service, status, attendance and number of applicants, so the
 reports keep their counts. It also deletes:
 
-- conversation events in Rasa's tracker store older than the cutoff, except those of
-  numbers whose booking is still kept (they are deleted once that booking expires);
+- conversation events in Rasa's tracker store older than the cutoff, one by one by their
+  time, whatever the number booked later. A number whose booking is still kept keeps the
+  conversation session in which it made that booking (the session that was going on when
+  the booking was made, from its start): its earlier sessions go by age like everyone's,
+  so a booking cancelled and made again does not keep the first one's names and NIKs;
 - hand-off requests created before the cutoff (number and last message);
 - the WhatsApp channel's processed message ids and delivery reports older than the cutoff.
 
@@ -68,7 +71,7 @@ def apply_retention(
     result = RetentionResult(service.config.booking.retention_days, first_kept, cutoff, dry_run)
     with service.store.transaction() as tx:
         staff = tx.staff
-        keep = staff.phones_with_bookings_from(first_kept)
+        kept_since = staff.first_kept_booking_made(first_kept)
         expired = staff.expired_booking_ids(first_kept)
         result.bookings = len(expired)
         if dry_run:
@@ -77,9 +80,8 @@ def apply_retention(
 
     if tracker is not None:
         try:
-            senders = [s for s in tracker.senders_before(cutoff) if s not in keep]
-            result.conversations = len(senders)
-            result.events = tracker.remove_before(cutoff, senders, dry_run)
+            result.conversations, result.events = _trim_tracker(
+                tracker, cutoff, kept_since, dry_run)
         except StoreError as exc:
             result.tracker_problem = _problem(exc)
             log.error("retention: tracker store failed (%s)", exc.__class__.__name__)
@@ -104,6 +106,38 @@ def apply_retention(
         result.conversations, result.handoffs, result.whatsapp_rows, first_kept,
     )
     return result
+
+
+def _trim_tracker(
+    tracker: TrackerStore,
+    cutoff: dt.datetime,
+    kept_since: dict[str, dt.datetime],
+    dry_run: bool,
+) -> tuple[int, int]:
+    """Delete events older than the cutoff; returns (conversations touched, events).
+
+    A number with a kept booking keeps, beyond the cutoff, the session in which its
+    earliest kept booking was made (a day before it if Rasa recorded no session start).
+    """
+    everyone: list[str] = []
+    own_cutoff: dict[str, dt.datetime] = {}
+    for sender in tracker.senders_before(cutoff):
+        made = kept_since.get(sender)
+        if made is None:
+            everyone.append(sender)
+            continue
+        start = tracker.session_start_before(sender, made) or made - dt.timedelta(days=1)
+        if start < cutoff:
+            own_cutoff[sender] = start
+        else:
+            everyone.append(sender)
+    events = tracker.remove_before(cutoff, everyone, dry_run)
+    touched = len(everyone)
+    for sender, before in own_cutoff.items():
+        removed = tracker.remove_before(before, [sender], dry_run)
+        events += removed
+        touched += 1 if removed else 0
+    return touched, events
 
 
 def _problem(exc: Exception) -> str:

@@ -84,6 +84,15 @@ class StaffQueries:
         )
         return {r.phone for r in rows}
 
+    def first_kept_booking_made(self, first_kept: dt.date) -> dict[str, dt.datetime]:
+        """For each number with a kept booking, when the earliest such booking was made."""
+        rows = self.conn.execute(
+            select(bookings.c.phone, func.min(bookings.c.created_at).label("made"))
+            .where(bookings.c.service_date >= first_kept, bookings.c.anonymised_at.is_(None))
+            .group_by(bookings.c.phone)
+        )
+        return {r.phone: r.made for r in rows}
+
     # --- attendance ------------------------------------------------------------------
     def set_attendance(self, booking_id: int, value: Attendance, now: dt.datetime) -> bool:
         """Mark one booking; False if it is cancelled or its data is gone meanwhile."""

@@ -32,6 +32,7 @@ from antrean.store.engine import create_store_engine
 from antrean.store.staff_queries import chunks
 
 USER_EVENT = "user"
+SESSION_STARTED_EVENT = "session_started"
 SQLITE_BUSY_TIMEOUT_S = 30
 
 metadata = MetaData()
@@ -156,6 +157,21 @@ class TrackerEvents:
                 select(events.c.sender_id).where(events.c.timestamp < epoch(before)).distinct()
             )
             return sorted(r.sender_id for r in rows)
+
+    def session_start_before(self, sender: str, moment: dt.datetime) -> dt.datetime | None:
+        """When the conversation session of ``sender`` that was going on at ``moment`` began.
+
+        ``None`` if Rasa recorded no session start up to then.
+        """
+        with self.engine.connect() as conn:
+            stamp = conn.execute(
+                select(func.max(events.c.timestamp)).where(
+                    events.c.sender_id == sender,
+                    events.c.type_name == SESSION_STARTED_EVENT,
+                    events.c.timestamp <= epoch(moment),
+                )
+            ).scalar()
+        return None if stamp is None else dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
 
     def remove_before(self, before: dt.datetime, senders: Sequence[str], dry_run: bool) -> int:
         """Delete (or with ``dry_run`` count) these senders' events older than ``before``."""

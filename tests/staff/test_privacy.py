@@ -160,3 +160,74 @@ def test_whatsapp_table_names_follow_the_channel():
     for ours in WHATSAPP_TABLES:
         theirs = dedup.metadata.tables[ours.name]
         assert set(ours.c.keys()) <= set(theirs.c.keys())
+
+
+REBOOKER = "6281200000007"
+
+
+def two_sessions(conversations, sender: str, sessions) -> None:
+    """One conversation of several sessions; each session is (when, [user texts])."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events: list = []
+    for start, texts in sessions:
+        stamp = start.timestamp()
+        events += [ActionExecuted("action_session_start", timestamp=stamp),
+                   SessionStarted(timestamp=stamp)]
+        for offset, text in enumerate(texts, start=1):
+            events += [ActionExecuted("action_listen", timestamp=stamp + offset),
+                       UserUttered(text, intent={"name": "inform", "confidence": 0.9},
+                                   timestamp=stamp + offset),
+                       BotUttered("baik", timestamp=stamp + offset + 0.5)]
+    import asyncio
+
+    asyncio.run(conversations.store.save(DialogueStateTracker.from_events(sender, events)))
+
+
+def tracker_texts(tracker_url: str, sender: str) -> str:
+    return " ".join(str(row) for row in rows_of(tracker_url, sender))
+
+
+def rows_of(tracker_url: str, sender: str) -> list:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(tracker_url, future=True)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(
+                text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}))
+    finally:
+        engine.dispose()
+
+
+def test_retention_goes_by_age_even_for_a_number_that_booked_again(
+    run, office_config, store, conversations, tracker_url
+):
+    """Book, cancel, book again for a later date: the first booking's conversation goes
+    once it is past the retention, although the number still has a kept booking."""
+    first_person = person("Siti Lama", D(1985, 2, 3), True, 8)
+    second_person = person("Dewi Baru", D(1991, 7, 9), True, 9)
+    october = service_at(office_config, store, at(10, 1))
+    first = book(october, REBOOKER, D(2026, 10, 5), T(9), [first_person])
+    october.cancel(first.code)
+    later = book(service_at(office_config, store, at(10, 25)), REBOOKER, D(2026, 11, 10), T(9),
+                 [second_person])
+    two_sessions(conversations, REBOOKER, [
+        (at(10, 1, 9), [f"daftar {first_person.name}", f"nik {first_person.nik}", "ya"]),
+        (at(10, 25, 9), [f"daftar {second_person.name}", f"nik {second_person.nik}", "ya"]),
+    ])
+    assert first_person.nik in tracker_texts(tracker_url, REBOOKER)
+
+    result = run("hapus-data")
+    assert result.code == 0, result.err
+    kept = tracker_texts(tracker_url, REBOOKER)
+    assert first_person.nik not in kept and first_person.name not in kept
+    # The later booking (10 Nov, still kept) keeps the session in which it was made.
+    assert second_person.nik in kept and second_person.name in kept
+    assert len(rows_of(tracker_url, REBOOKER)) == 2 + 3 * 3
+    with store.transaction() as tx:
+        assert tx.conn.execute(
+            select(func.count()).select_from(applicants)
+            .where(applicants.c.nik == first_person.nik)).scalar_one() == 0
+    assert "Dewi Baru" in run("cari", later.code).out  # the kept booking keeps its data
