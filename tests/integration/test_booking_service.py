@@ -85,8 +85,9 @@ def test_full_slot_offers_nearest_alternatives_and_writes_nothing(service):
     before = row_counts(service)
     outcome = service.reserve(request(phone="6281200000002", people=[person("Citra", serial=2)]))
     assert isinstance(outcome, SlotFull) and outcome.free == 0
+    # the three nearest free slots, listed in time order
     assert [a.slot for a in outcome.alternatives] == [
-        SlotRef(MONDAY, T(8, 30)), SlotRef(MONDAY, T(9, 30)), SlotRef(MONDAY, T(8, 0))
+        SlotRef(MONDAY, T(8, 0)), SlotRef(MONDAY, T(8, 30)), SlotRef(MONDAY, T(9, 30))
     ]
     assert row_counts(service) == before
 
@@ -239,13 +240,13 @@ def test_reschedule_refusals_keep_the_booking(service):
     assert taken(service) == 1
 
 
-def test_alternatives_nearest_first(service):
+def test_alternatives_are_the_nearest_in_date_order(service):
     alts = service.alternatives(MONDAY, T(14, 30), limit=3)
     assert [a.slot for a in alts] == [
-        SlotRef(MONDAY, T(14)), SlotRef(MONDAY, T(13, 30)), SlotRef(MONDAY, T(13))
+        SlotRef(MONDAY, T(13)), SlotRef(MONDAY, T(13, 30)), SlotRef(MONDAY, T(14))
     ]
     days = service.alternatives(D(2026, 12, 5), T(9), distinct_days=True)  # a Saturday
-    assert [a.slot.date for a in days] == [D(2026, 12, 4), D(2026, 12, 7), D(2026, 12, 3)]
+    assert [a.slot.date for a in days] == [D(2026, 12, 3), D(2026, 12, 4), D(2026, 12, 7)]
 
 
 def test_hand_off_requests_one_open_per_number_and_resolved_by_staff(service):
