@@ -1,5 +1,6 @@
-"""Rasa NLU component recognising the 2017 ``#Nama#ddmmyyyy#ddmmyyyy`` and ``#batal`` (and a
-booking code in small talk, which is a check of that booking).
+"""Rasa NLU component recognising the 2017 ``#Nama#ddmmyyyy#ddmmyyyy`` and ``#batal``.
+
+It also recognises a booking code in small talk, which is a check of that booking.
 
 It runs last in the pipeline and overrides whatever the statistical model (or the
 FallbackClassifier) decided, so the old format always works, whatever the model learnt.
@@ -53,7 +54,7 @@ class LegacyFormatClassifier(GraphComponent):
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LegacyFormatClassifier":
+               execution_context: ExecutionContext) -> LegacyFormatClassifier:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

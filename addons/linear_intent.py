@@ -67,9 +67,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """``featurizers``: alias of each count featurizer read → its weight; ``C``: the
-        SVM's inverse regularisation; ``folds``: cross-validation folds for the temperature;
-        ``ranking_length``: intents listed in the ranking; ``random_state``: solver seed."""
+        """The component's settings and their defaults.
+
+        ``featurizers``: alias of each count featurizer read → its weight; ``C``: the SVM's
+        inverse regularisation; ``folds``: cross-validation folds for the temperature;
+        ``ranking_length``: intents listed in the ranking; ``random_state``: solver seed.
+        """
         return {
             "featurizers": {"word_counts": 0.5, "char_counts": 1.0},
             "C": 3.0,
@@ -145,8 +148,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def _vector(
         self, counts: dict[str, scipy.sparse.coo_matrix], idf: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One message's weighted features (from its counts per featurizer) as (columns,
-        values) of one sparse row.
+        """One message's weighted features, from its counts per featurizer.
+
+        They are returned as (columns, values) of one sparse row.
 
         Plain NumPy on the few non-zero counts of one message: building SciPy matrices per
         message cost more than the classification itself.
@@ -231,7 +235,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             (np.asarray(scores) + weights["intercept"]) * float(weights["temperature"]))
         classes = weights["classes"]
         length = int(self._config["ranking_length"])
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row, kind="stable")
             ranking = [{INTENT_NAME_KEY: str(classes[i]),
                         PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order]

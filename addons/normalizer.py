@@ -2,8 +2,9 @@
 
 Applicants type "sy mo antri bsk jm 10" as often as "saya mau antri besok jam 10". The
 component runs right after the tokenizer and rewrites each token's *lemma* ("sy" -> "saya",
-"gak" -> "tidak", "iyaaa" -> "iya", "kira2" -> "kira"); the ``CountVectorsFeaturizer``\\ s read
-lemmas (``use_lemma`` is on by default), so both spellings land on the same features.
+"gak" -> "tidak", "iyaaa" -> "iya", "kira2" -> "kira"); the ``CountVectorsFeaturizer``
+components read lemmas (``use_lemma`` is on by default), so both spellings land on the same
+features.
 
 What it never touches, on purpose:
 

@@ -29,7 +29,8 @@ like the patches of ``law_rasa.patches``, it refuses to start on any Rasa but th
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
