@@ -284,20 +284,21 @@ def wait_ready(children: list[Child], timeout_s: float, stopping: threading.Even
 def stop_all(groups: list[list[Child]]) -> None:
     """Stop group by group (front first, action servers last), each with a grace period."""
     for group in groups:
-        running = [c for c in group if c.process is not None and c.exited() is None]
-        for child in running:
+        running = [(c.name, c.process) for c in group
+                   if c.process is not None and c.exited() is None]
+        for _, process in running:
             try:
-                os.killpg(child.process.pid, signal.SIGTERM)
+                os.killpg(process.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + STOP_GRACE_S
-        for child in running:
+        for name, process in running:
             try:
-                child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                print(f"{child.name} did not stop in {STOP_GRACE_S:.0f}s: killed", flush=True)
-                os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+                print(f"{name} did not stop in {STOP_GRACE_S:.0f}s: killed", flush=True)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def prepare_only(args: argparse.Namespace) -> int:
@@ -367,7 +368,8 @@ def summary(args: argparse.Namespace, children: list[Child]) -> str:
     lines = ["LAW production topology is up:"]
     for child in children:
         port = child.ready_url.split(":")[2].split("/")[0]
-        lines.append(f"  {child.name:<16} port {port:<6} pid {child.process.pid:<8} "
+        pid = child.process.pid if child.process else "-"
+        lines.append(f"  {child.name:<16} port {port:<6} pid {pid:<8} "
                      f"log {child.log}")
     lines.append(f"WhatsApp webhook: http://{args.host}:{args.port}/webhooks/whatsapp/webhook"
                  "  (Ctrl-C stops everything)")

@@ -1,4 +1,4 @@
-"""A small HTTP router in front of several Rasa processes or several action servers.
+r"""A small HTTP router in front of several Rasa processes or several action servers.
 
 One program, two places in the production topology (docs/deployment.md):
 
@@ -25,9 +25,9 @@ numbers are never logged.
 
 Usage::
 
-    law-router --listen 127.0.0.1:5005 --backends 127.0.0.1:5010,127.0.0.1:5011 \\
+    law-router --listen 127.0.0.1:5005 --backends 127.0.0.1:5010,127.0.0.1:5011 \
         --health-path / --affinity whatsapp --name front
-    law-router --listen 127.0.0.1:5055 --backends 127.0.0.1:5060,127.0.0.1:5061 \\
+    law-router --listen 127.0.0.1:5055 --backends 127.0.0.1:5060,127.0.0.1:5061 \
         --health-path /health --name actions
 """
 from __future__ import annotations
@@ -80,8 +80,10 @@ class Backend:
 
 
 def sender_of(body: bytes) -> str | None:
-    """The ``wa_id`` a webhook delivery is about: its first message's sender, else the
-    recipient of its first status report; ``None`` for anything else."""
+    """The ``wa_id`` a webhook delivery is about; ``None`` when it is about no one.
+
+    That is its first message's sender, else the recipient of its first status report.
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -163,8 +165,10 @@ class Router:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_get(ROUTER_HEALTH_PATH, self.health)
         app.router.add_route("*", "/{tail:.*}", self.forward)
-        app.on_startup.append(self.start)
-        app.on_cleanup.append(self.stop)
+        # aiohttp 3.9 annotates its signals for aiosignal < 1.4 (Signal[callback type]); the
+        # pinned aiosignal 1.4 reads the parameter as the callbacks' argument types.
+        app.on_startup.append(self.start)  # type: ignore[arg-type]
+        app.on_cleanup.append(self.stop)  # type: ignore[arg-type]
         return app
 
     # --- health -------------------------------------------------------------------------
@@ -310,8 +314,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop when installed (it is, with Sanic, on Linux), else asyncio's: a
-    router spends most of its CPU in the event loop's socket handling."""
+    """The uvloop event loop when installed (it is, with Sanic, on Linux), else asyncio's.
+
+    A router spends most of its CPU in the event loop's socket handling.
+    """
     try:
         import uvloop
     except ImportError:

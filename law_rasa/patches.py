@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Seconds an idle connection to an endpoint is kept (below Sanic's keep-alive of 5 s).
 IDLE_CONNECTION_S = 2.0
@@ -79,7 +80,7 @@ def validate_action_answers_with_one_validator() -> None:
         )
         raise error
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 class _Borrowed:
@@ -96,8 +97,10 @@ class _Borrowed:
 
 
 def keep_one_session_per_endpoint() -> None:
-    """Make ``EndpointConfig.session()`` lend one session per endpoint while a server runs,
-    and every Rasa server keep them from its start and close them at its stop."""
+    """Make ``EndpointConfig.session()`` lend one session per endpoint while a server runs.
+
+    Every Rasa server keeps those sessions from its start and closes them at its stop.
+    """
     import aiohttp
     import rasa.core.run
     from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -124,7 +127,7 @@ def keep_one_session_per_endpoint() -> None:
             _SERVING[loop].append(fresh)
         return _Borrowed(kept[1])
 
-    EndpointConfig.session = session  # type: ignore[method-assign]
+    EndpointConfig.session = session
     rasa.core.run.configure_app = _with_kept_sessions(rasa.core.run.configure_app)
 
 
