@@ -7,18 +7,18 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import reading
-from actions import labels
+from actions import labels, reading
 from actions.errands import mentions_a_passport_need, question_topic_reply, wants_a_person
 from actions.form_state import latest
 from actions.presenters import (
     MAX_CHOICES,
     Reply,
-        menu_buttons,
+    intent_payload,
+    menu_buttons,
     refusal_reply,
 )
 from actions.runtime import call, get_service
@@ -84,6 +84,11 @@ def fee_reply(config: OfficeConfig, asked: str = "") -> Reply:
     return Reply("utter_fees", {"fees": _fees(config, asked)})
 
 
+def request_human_reply(config: OfficeConfig) -> Reply:
+    """Staff were asked to take over: where and when to reach them meanwhile."""
+    return Reply("utter_request_human", _office(config))
+
+
 def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply | None:
     """The answer to an information question, or None for other intents."""
     office = _office(config)
@@ -109,7 +114,7 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
         return Reply("utter_passport_status", {"pickup_days": config.pickup_working_days,
                                                "pickup_note": config.pickup_note})
     if intent == "request_human":
-        return Reply("utter_request_human", office)
+        return request_human_reply(config)
     if intent == "bot_challenge":
         return Reply("utter_bot_challenge", {}, [{"title": labels.TALK_TO_STAFF,
                                                   "payload": "/request_human"}])
@@ -120,8 +125,7 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
 
 def _book_button(title: str, **entities: str) -> dict[str, str]:
     """A choice that starts a booking with the chosen date (and time) already filled."""
-    inner = ",".join('"%s":"%s"' % item for item in entities.items())
-    return {"title": title, "payload": "/book_queue{%s}" % inner}
+    return {"title": title, "payload": intent_payload("book_queue", **entities)}
 
 
 async def availability_reply(service: BookingService, tracker: Tracker) -> Reply:
@@ -187,7 +191,8 @@ class ActionAnswerQuestion(Action):
         if intent != "bot_challenge" and not wants_a_person(text):
             reply = question_topic_reply(text, intent)  # "PNBP itu apa", "bisa diwakilkan?"
             if reply is not None:
-                return reply.send(dispatcher) or []
+                reply.send(dispatcher)
+                return []
         reply = reply or question_reply(service.config, intent, tracker)
         (reply or Reply("utter_default")).send(dispatcher)
         return []
@@ -223,7 +228,7 @@ class ActionHandOff(Action):
         request = await call(service.flag_for_human, tracker.sender_id, "request_human",
                              recent_user_texts(tracker))
         log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
-        question_reply(service.config, "request_human", tracker).send(dispatcher)
+        request_human_reply(service.config).send(dispatcher)
         return []
 
 
@@ -241,8 +246,11 @@ def last_bot_response(tracker: Tracker) -> str | None:
 
 
 class ActionRespondAffirm(Action):
-    """ "ok" / "ya" outside any question: accepts the assistant's last offer (a person, a
-    booking), else asks what else it can do, never "not understood"."""
+    """Answer "ok" / "ya" outside any question.
+
+    It accepts the assistant's last offer (a person, a booking), else asks what else it can do,
+    never "not understood".
+    """
 
     def name(self) -> str:
         return "action_respond_affirm"

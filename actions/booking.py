@@ -43,8 +43,11 @@ _BOOKING_WORDS = re.compile(r"(?<!\w)(?:daftar\w*|antri\w*|antre\w*|booking|book
 
 
 class ActionStartBooking(Action):
-    """Before asking anything: a question or a neighbouring errand is answered instead, a
-    code is looked up, and a number with an active booking cannot take a second one."""
+    """The checks before the booking form asks anything.
+
+    A question or a neighbouring errand is answered instead, a code is looked up, and a number
+    with an active booking cannot take a second one.
+    """
 
     def name(self) -> str:
         return "action_start_booking"
@@ -83,8 +86,10 @@ class ActionStartBooking(Action):
 
 
 async def start_booking(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Starts the booking form from an action (a need the model did not read as a booking,
-    "ya" to "mau daftar sekarang?"), with the same checks as ``action_start_booking``."""
+    """Starts the booking form from an action, with the same checks as ``action_start_booking``.
+
+    For a need the model did not read as a booking, or "ya" to "mau daftar sekarang?".
+    """
     events = await ActionStartBooking().run(dispatcher, tracker, {})
     if any(e.get("name") == "can_book" and e.get("value") is True for e in events):
         return [*events, FollowupAction("booking_form")]
@@ -92,8 +97,10 @@ async def start_booking(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
 
 
 class ActionChangeBooking(Action):
-    """A choice after a refused reservation (someone took the last place meanwhile): the
-    form takes it and asks again for what is missing."""
+    """A choice after a refused reservation (someone took the last place meanwhile).
+
+    The form takes it and asks again for what is missing.
+    """
 
     def name(self) -> str:
         return "action_change_booking"
@@ -109,8 +116,11 @@ class ActionChangeBooking(Action):
 
 
 class ActionReserveBooking(Action):
-    """Reserves after the applicant confirmed the summary, and confirms with everything to
-    know (documents for children included, and the priority counter where it applies)."""
+    """Reserves after the applicant confirmed the summary, and confirms it.
+
+    The confirmation holds everything to know (documents for children included, and the
+    priority counter where it applies).
+    """
 
     def name(self) -> str:
         return "action_reserve_booking"

@@ -33,9 +33,9 @@ from actions.form_state import (
     applicants_of,
     group_size,
     is_fresh_answer,
-    latest,
     is_side_question,
     is_side_remark,
+    latest,
     looks_like_question,
     places_for,
 )
@@ -45,9 +45,8 @@ from actions.runtime import call, get_service
 from actions.summary import read_summary_reply
 from antrean.indonesian import format_date, format_time
 from antrean.nik import normalise_nik
+from antrean.outcomes import DuplicateNik, NotASlot, TooManyApplicants
 from antrean.rules import check_birth_date, check_nik_for_form
-from antrean.outcomes import NotASlot, TooManyApplicants, DuplicateNik
-
 
 EXTRA_SLOTS = ("applicants", "skip_next_question")
 # Words that make a date or time in a reply to a person question a change of the schedule.
@@ -210,9 +209,9 @@ class ValidateBookingForm(FormValidationAction):
             else:
                 values["person_name"] = name
         else:
-            name = introduced_name(message)
-            if name:
-                values["person_name"] = name
+            introduced = introduced_name(message)
+            if introduced:
+                values["person_name"] = introduced
         born = reading.birth_date(message, today, asked == "birth_date")
         if born:
             values["birth_date"] = born.isoformat()
@@ -225,8 +224,11 @@ class ValidateBookingForm(FormValidationAction):
 
     def _not_an_answer(self, message: reading.Message, asked: str,
                        dispatcher: CollectingDispatcher) -> dict[str, Any]:
-        """Nothing readable: a question or another errand goes to the rules (by returning
-        nothing); an attempt at an answer is told what is expected and asked again."""
+        """Nothing readable was answered.
+
+        A question or another errand goes to the rules (by returning nothing); an attempt at an
+        answer is told what is expected and asked again.
+        """
         if message.intent not in FRESH_ANSWER_INTENTS or looks_like_question(message):
             return {}
         if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":
@@ -242,9 +244,11 @@ class ValidateBookingForm(FormValidationAction):
 
     def _complete_person(self, dispatcher: CollectingDispatcher,
                          tracker: Tracker) -> list[EventType]:
-        """A person whose name, date of birth and NIK are all known joins the group, in
-        whatever order the three came; the NIK is checked against the date of birth
-        again, as it may have come first."""
+        """A person whose name, date of birth and NIK are all known joins the group.
+
+        The three may come in any order; the NIK is checked against the date of birth again,
+        as it may have come first.
+        """
         name, born, nik = (tracker.get_slot(s) for s in PERSON_SLOTS)
         if not (name and born and nik) or tracker.active_loop_name == "reschedule_form":
             return []

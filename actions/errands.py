@@ -41,7 +41,8 @@ TOPICS: tuple[tuple[str, str], ...] = (
                   r"|angkot|ojol|ojek|gojek|grab|naik apa|turun (?:di )?mana|mrt|lrt|jaklingko"),
     ("renewal", r"perpanjang\w*|panjangin|renew\w*"),
     ("processing_time", r"hari itu juga|hari yang sama|hari yg sama|sehari jadi|same day|kilat"
-                        r"|percepatan|ekspres|express|berapa lama|brp lama|kapan jadi\w*|berapa hari\w*|jadinya kapan"
+                        r"|percepatan|ekspres|express|berapa lama|brp lama|kapan jadi\w*"
+                        r"|berapa hari\w*|jadinya kapan"
                         r"|lama jadi\w*|selesai kapan|jadi berapa hari"),
 )
 _TOPIC_RES = tuple((name, re.compile(rf"(?<!\w)(?:{words})", re.I)) for name, words in TOPICS)
@@ -74,13 +75,16 @@ _PASSPORT_NEED = re.compile(r"(?<!\w)(?:hilang|ilang|rusak|robek|sobek|basah|ban
 
 
 def mentions_a_passport_need(text: str) -> bool:
-    """ "paspor saya halamannya penuh, mau ganti": a booking the model did not recognise."""
+    """Whether a passport need is named ("paspor saya halamannya penuh, mau ganti").
+
+    It is a booking the model did not recognise.
+    """
     return bool(_PASSPORT.search(text) and _PASSPORT_NEED.search(text)
                 and not neighbouring_errand(text))
 
 
 def wants_a_person(text: str) -> bool:
-    """ "mau ngomong sama orang aja", "adminnya mana": the applicant asks for staff."""
+    """Whether the applicant asks for staff ("mau ngomong sama orang aja", "adminnya mana")."""
     return bool(_A_PERSON.search(text))
 
 

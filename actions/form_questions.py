@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import calendar as month_calendar
-from abc import ABC, abstractmethod
 import datetime as dt
+from abc import ABC, abstractmethod
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,8 +21,11 @@ from antrean.service import BookingService
 
 def time_choices(free: list[SlotAvailability], limit: int = MAX_CHOICES
                  ) -> list[SlotAvailability]:
-    """At most ``limit`` free times of a day, whole hours first (09.00 is the hour asked
-    most), then the half hours from the morning on, shown in time order."""
+    """At most ``limit`` free times of a day, shown in time order.
+
+    Whole hours come first (09.00 is the hour asked most), then the half hours from the morning
+    on.
+    """
     if len(free) <= limit:
         return free
     whole = [s for s in free if s.slot.time.minute == 0]
@@ -41,7 +44,7 @@ async def free_slots_of_day(tracker: Tracker) -> list[SlotAvailability]:
 
 async def offer_day_part(tracker: Tracker, part: tuple[str, dt.time, dt.time],
                          dispatcher: CollectingDispatcher) -> None:
-    """ "pagi", "abis dzuhur": the free times in that part of the chosen day."""
+    """Offer the free times in a part of the chosen day ("pagi", "abis dzuhur")."""
     name, first, last = part
     free = await free_slots_of_day(tracker)
     fitting = [s for s in free if first <= s.slot.time <= last]
@@ -56,7 +59,7 @@ async def offer_day_part(tracker: Tracker, part: tuple[str, dt.time, dt.time],
 
 async def offer_month_end(service: BookingService, places: int,
                           dispatcher: CollectingDispatcher) -> None:
-    """ "akhir bulan": the free days of the last week of this month, else of the next."""
+    """Offer the free days of the last week of this month, else of the next ("akhir bulan")."""
     days = await call(service.free_days, places)
     today = service.today()
     for year, month in ((today.year, today.month),

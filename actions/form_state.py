@@ -1,5 +1,7 @@
-"""The state of a booking in progress, read from the tracker: people, places, the last
-message, and whether the form is looking at a fresh answer."""
+"""The state of a booking in progress, read from the tracker.
+
+People, places, the last message, and whether the form is looking at a fresh answer.
+"""
 from __future__ import annotations
 
 import re
@@ -65,8 +67,10 @@ _NOT_A_NAME_INTENTS = frozenset({"ask_availability", "ask_requirements", "ask_fe
 
 
 def is_side_question(message: Message) -> bool:
-    """A question about something else ("dokumen lainnya apa aja?", "beda harga brp?"),
-    even when it names a value: it is answered first, and nothing is taken from it."""
+    """A question about something else ("dokumen lainnya apa aja?", "beda harga brp?").
+
+    Even when it names a value, it is answered first, and nothing is taken from it.
+    """
     return (looks_like_question(message) and message.intent in QUESTION_INTENTS
             and message.confidence >= 0.6)
 

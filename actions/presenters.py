@@ -6,9 +6,13 @@ and the office configuration.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from actions import labels
+from antrean import outcomes as o
+from antrean.codes import display_code
 from antrean.config import OfficeConfig
 from antrean.indonesian import (
     bullet_list,
@@ -17,9 +21,6 @@ from antrean.indonesian import (
     format_time,
     join_names,
 )
-from actions import labels
-from antrean import outcomes as o
-from antrean.codes import display_code
 from antrean.model import Booking, SlotAvailability
 from antrean.rules import is_minor
 
@@ -40,6 +41,11 @@ class Reply:
 MAX_CHOICES = 10  # a WhatsApp list holds ten rows
 
 
+def intent_payload(intent: str, **entities: str) -> str:
+    """The payload of a choice: ``/intent{"entity":"value",…}`` as Rasa parses it."""
+    return f"/{intent}" + json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
+
+
 def menu_buttons() -> list[dict[str, str]]:
     """What the assistant can do, offered when it did not understand."""
     return [{"title": title, "payload": payload} for title, payload in labels.MENU]
@@ -51,7 +57,7 @@ def choices(options: dict[str, str], entity: str) -> list[dict[str, str]]:
     Sent from actions: Rasa reads the braces of a payload written in a domain response as a
     slot placeholder.
     """
-    return [{"title": title, "payload": '/inform{"%s":"%s"}' % (entity, value)}
+    return [{"title": title, "payload": intent_payload("inform", **{entity: value})}
             for value, title in options.items()]
 
 
@@ -60,23 +66,22 @@ def slot_button(slot: SlotAvailability, with_date: bool = True) -> dict[str, str
     title = f"{format_date_short(slot.slot.date)} {slot.slot.time:%H.%M}" if with_date else (
         f"{slot.slot.time:%H.%M}"
     )
-    payload = (
-        '/inform{"date":"%s","time":"%s"}' % (slot.slot.date.isoformat(), f"{slot.slot.time:%H:%M}")
-    )
+    payload = intent_payload("inform", date=slot.slot.date.isoformat(),
+                             time=f"{slot.slot.time:%H:%M}")
     return {"title": title, "payload": payload}
 
 
 def date_button(slot: SlotAvailability) -> dict[str, str]:
     return {
         "title": format_date_short(slot.slot.date),
-        "payload": '/inform{"date":"%s"}' % slot.slot.date.isoformat(),
+        "payload": intent_payload("inform", date=slot.slot.date.isoformat()),
     }
 
 
 def time_button(slot: SlotAvailability) -> dict[str, str]:
     return {
         "title": labels.FREE_PLACES.format(time=f"{slot.slot.time:%H.%M}", free=slot.free),
-        "payload": '/inform{"time":"%s"}' % f"{slot.slot.time:%H:%M}",
+        "payload": intent_payload("inform", time=f"{slot.slot.time:%H:%M}"),
     }
 
 

@@ -123,10 +123,10 @@ def _birth_spans(text: str, today: dt.date) -> list[tuple[int, int, dt.date]]:
         day = dt.date.fromisoformat(match.value)
         if _BIRTH_MARK.search(text[:match.start]) or day.year < today.year:
             found.append((match.start, match.end, day))
-    for match in _DMY.finditer(text):
-        parsed = _dmy(match, today)
-        if parsed and (parsed.year < today.year or _BIRTH_MARK.search(text[:match.start()])):
-            found.append((match.start(), match.end(), parsed))
+    for dmy in _DMY.finditer(text):
+        parsed = _dmy(dmy, today)
+        if parsed and (parsed.year < today.year or _BIRTH_MARK.search(text[:dmy.start()])):
+            found.append((dmy.start(), dmy.end(), parsed))
     return found
 
 
@@ -342,6 +342,7 @@ def service_type(message: Message, asked: bool) -> str | None:
     text = message.lowered
     # Outside the question only a message about the passport, or a word with no other
     # reading, names the service: "abis dzuhur" and "saya baru tahu" do not.
+    table: tuple[tuple[str, str], ...]
     if asked or re.search(r"pasp|pspr|passport", text):
         table = _SERVICE_WORDS
     else:

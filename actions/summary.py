@@ -1,5 +1,8 @@
-"""The summary before a booking (or a move) is made: what the reply to it means, and the
-summary itself, asked as the booking form's last question (slot ``confirmed``)."""
+"""The summary before a booking (or a move) is made.
+
+What the reply to it means, and the summary itself, asked as the booking form's last question
+(slot ``confirmed``).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -54,8 +57,11 @@ def _named_field(message: Message) -> str | None:
 
 def read_summary_reply(message: Message, read: dict[str, Any], tracker: Tracker,
                        dispatcher: CollectingDispatcher) -> dict[str, Any]:
-    """What a reply to the summary changes: "ya" confirms; new values were read already
-    (the summary then comes back); "salah" asks which part; a part named is asked again."""
+    """What a reply to the summary changes.
+
+    "ya" confirms; new values were read already (the summary then comes back); "salah" asks
+    which part; a part named is asked again.
+    """
     corrections = {slot: value for slot, value in read.items()
                    if value is not None and tracker.get_slot(slot) != value}
     if corrections:
