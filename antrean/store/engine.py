@@ -97,7 +97,7 @@ def create_store_engine(
 
 
 def postgres_connect_args(timeouts: StoreTimeouts = DEFAULT_TIMEOUTS) -> dict[str, Any]:
-    """libpq parameters that bound every wait of a PostgreSQL connection (psycopg2).
+    """The libpq parameters that bound every wait of a PostgreSQL connection (psycopg2).
 
     Also used for Rasa's tracker store as the staff command reads it.
     """
