@@ -20,11 +20,12 @@ export LAW_TEST_POSTGRES_URL  ?= postgresql+psycopg2://postgres@127.0.0.1:5432/t
 # Redis used by the production topology test (keys under a prefix of its own, deleted after).
 export LAW_TEST_REDIS_URL     ?= redis://127.0.0.1:6379/15
 
-.PHONY: help setup train run test db lock clean
+.PHONY: help setup train run test lint db lock clean
 
 help:
 	@echo "make run    set up, train if needed, start the action server and chat in the terminal"
-	@echo "make test   set up, train if needed, run every test"
+	@echo "make test   set up, lint and type-check, train if needed, run every test"
+	@echo "make lint   ruff and mypy on the packages (the first step of make test)"
 	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
 	@echo "make train  train a model unless one matches the current data"
 	@echo "make run-prod  the production topology here: PostgreSQL, Redis, 2 Rasa, 2 action servers"
@@ -57,7 +58,14 @@ db: setup
 run: train db
 	@scripts/run-local.sh $(MODEL)
 
-test: train
+# The gates, first in `make test`: ruff (import order, docstrings, pyupgrade, bugbear) and mypy,
+# configured in pyproject.toml, on the packages that ship.
+LINTED := antrean addons actions law_rasa law_launch
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
+
+test: lint train
 	LAW_MODEL=$(MODEL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lock: setup
