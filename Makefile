@@ -62,8 +62,10 @@ run: train db
 # configured in pyproject.toml, on the packages that ship.
 LINTED := antrean addons actions law_rasa law_launch
 lint: setup
-	$(VENV)/bin/ruff check $(LINTED)
-	$(VENV)/bin/mypy $(LINTED)
+	@status=0; \
+	$(VENV)/bin/ruff check $(LINTED) || status=1; \
+	$(VENV)/bin/mypy $(LINTED) || status=1; \
+	exit $$status
 
 test: lint train
 	LAW_MODEL=$(MODEL) $(PY) -m pytest $(PYTEST_ARGS)
