@@ -21,7 +21,8 @@ from actions.presenters import (
     menu_buttons,
     refusal_reply,
 )
-from actions.runtime import call, get_service
+from actions.runtime import call, get_config
+from actions.runtime import service as booking_service
 from antrean.config import OfficeConfig
 from antrean.indonesian import (
     bullet_list,
@@ -174,26 +175,26 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        text = latest(tracker).text
         if intent in ("bot_challenge", "ask_location", "out_of_scope", "ask_office_hours") and (
-                wants_a_person(latest(tracker).text)):
+                wants_a_person(text)):
             intent = "request_human"  # "adminnya mana sih", "mau sama orang aja, jangan robot"
+        if intent != "bot_challenge" and not wants_a_person(text):
+            topic = question_topic_reply(text, intent)  # "PNBP itu apa", "bisa diwakilkan?"
+            if topic is not None:
+                topic.send(dispatcher)
+                return []
         if intent == "ask_availability":
-            (await availability_reply(service, tracker)).send(dispatcher)
+            (await availability_reply(await booking_service(), tracker)).send(dispatcher)
             return []
-        if intent == "request_human":  # not about a topic: staff are asked
+        if intent == "request_human":  # staff are asked (the store may fail: the boundary)
+            service = await booking_service()
             request = await call(service.flag_for_human, tracker.sender_id, "request_human",
                                  recent_user_texts(tracker))
             log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
-        reply = None
-        text = latest(tracker).text
-        if intent != "bot_challenge" and not wants_a_person(text):
-            reply = question_topic_reply(text, intent)  # "PNBP itu apa", "bisa diwakilkan?"
-            if reply is not None:
-                reply.send(dispatcher)
-                return []
-        reply = reply or question_reply(service.config, intent, tracker)
+        # Everything else needs only the office configuration: it works with the store down.
+        reply = question_reply(get_config(), intent, tracker)
         (reply or Reply("utter_default")).send(dispatcher)
         return []
 
@@ -224,7 +225,7 @@ class ActionHandOff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         request = await call(service.flag_for_human, tracker.sender_id, "request_human",
                              recent_user_texts(tracker))
         log.info("hand-off %s flagged for %s", request.id, mask_phone(tracker.sender_id))
@@ -281,7 +282,7 @@ class ActionFallback(Action):
             return await ActionHandOff().run(dispatcher, tracker, domain)
         if last_bot_response(tracker) == "utter_fees" and (_YEARS.search(text)
                                                           or _EXPRESS.search(text)):
-            fee_reply(get_service().config, text).send(dispatcher)  # "yg 10 thn?"
+            fee_reply(get_config(), text).send(dispatcher)  # "yg 10 thn?"
             return []
         if mentions_a_passport_need(text):  # "paspor sy rusak kena banjir, mau ganti"
             from actions.booking import start_booking

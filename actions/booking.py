@@ -14,7 +14,8 @@ from actions.answers import last_bot_response
 from actions.errands import neighbouring_errand, question_topic_reply
 from actions.form_state import BOOKING_SLOTS, applicants_of, latest, looks_like_question
 from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
-from actions.runtime import call, get_service
+from actions.runtime import call
+from actions.runtime import service as booking_service
 from antrean.masking import mask_phone
 from antrean.model import Applicant, BookingRequest
 from antrean.outcomes import NumberHasBooking, Reserved, SlotFull
@@ -54,7 +55,7 @@ class ActionStartBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         message = latest(tracker)
         if message.entity("booking_code"):  # "HJ4T-9WQX": that booking, not a new one
             from actions.manage import ActionCheckBooking
@@ -127,7 +128,7 @@ class ActionReserveBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         slot = tracker.get_slot
         people = applicants_of(tracker)
         if draft_incomplete(tracker):

@@ -41,7 +41,8 @@ from actions.form_state import (
 )
 from actions.presenters import Reply, date_button, refusal_reply, time_button
 from actions.reading_replies import HAS_EMOJI, NameProblem, answered_name, introduced_name
-from actions.runtime import call, get_service
+from actions.runtime import call, get_config, today
+from actions.runtime import service as booking_service
 from actions.summary import read_summary_reply
 from antrean.indonesian import format_date, format_time
 from antrean.nik import normalise_nik
@@ -99,7 +100,7 @@ class ValidateBookingForm(FormValidationAction):
     async def read_answers(self, dispatcher: CollectingDispatcher,
                            tracker: Tracker) -> dict[str, Any]:
         """The booking values the latest message gives, by the question that was asked."""
-        service = get_service()
+        service = await booking_service()
         message = latest(tracker)
         today = service.today()
         asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
@@ -171,10 +172,10 @@ class ValidateBookingForm(FormValidationAction):
         if any(word in lowered for word in ("sekarang", "hari ini", "skrg", "now", "today")):
             return [today]
         if "akhir bulan" in lowered or "akhir bln" in lowered or "end of the month" in lowered:
-            await offer_month_end(get_service(), places_for(tracker), dispatcher)
+            await offer_month_end(await booking_service(), places_for(tracker), dispatcher)
             return []
         if reading.indifferent(message) or "secepatnya" in lowered or "paling cepat" in lowered:
-            days = await call(get_service().free_days, places_for(tracker))
+            days = await call((await booking_service()).free_days, places_for(tracker))
             return [days[0].slot.date] if days else []
         return []
 
@@ -233,7 +234,7 @@ class ValidateBookingForm(FormValidationAction):
             return {}
         if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":
             dispatcher.utter_message(response=INVALID_ANSWER[asked],
-                                     maximum=get_service().config.booking.max_applicants)
+                                     maximum=get_config().booking.max_applicants)
         return {asked: None}
 
     async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -256,7 +257,7 @@ class ValidateBookingForm(FormValidationAction):
         refusal = check_nik_for_form(nik, dt.date.fromisoformat(born),
                                      [p["nik"] for p in people], len(people))
         if refusal is not None:
-            refusal_reply(get_service().config, refusal).send(dispatcher)
+            refusal_reply(get_config(), refusal).send(dispatcher)
             events: list[EventType] = [SlotSet("nik", None)]
         else:
             people.append({"name": name, "birth_date": born, "nik": nik})
@@ -269,20 +270,20 @@ class ValidateBookingForm(FormValidationAction):
                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"service_type": None}
-        return {"service_type": value if value in get_service().config.services else None}
+        return {"service_type": value if value in get_config().services else None}
 
     def validate_passport_type(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"passport_type": None}
-        chosen = value if value in get_service().config.passport_types else None
+        chosen = value if value in get_config().passport_types else None
         return {"passport_type": chosen}
 
     def validate_applicant_count(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"applicant_count": None}
-        config = get_service().config
+        config = get_config()
         count = reading._as_int(value)
         if count is None or count < 1:
             dispatcher.utter_message(response="utter_invalid_applicant_count",
@@ -301,7 +302,7 @@ class ValidateBookingForm(FormValidationAction):
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"booking_date": None}
-        service = get_service()
+        service = await booking_service()
         try:
             day = dt.date.fromisoformat(str(value))
         except ValueError:
@@ -330,7 +331,7 @@ class ValidateBookingForm(FormValidationAction):
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"booking_time": None}
-        service = get_service()
+        service = await booking_service()
         try:
             time = dt.time.fromisoformat(str(value))
         except ValueError:
@@ -365,12 +366,11 @@ class ValidateBookingForm(FormValidationAction):
                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"birth_date": None}
-        service = get_service()
         try:
             born = dt.date.fromisoformat(str(value))
         except ValueError:
             born = None
-        if born is None or check_birth_date(born, service.today()) is not None:
+        if born is None or check_birth_date(born, today()) is not None:
             dispatcher.utter_message(response="utter_invalid_birth_date")
             return {"birth_date": None}
         return {"birth_date": born.isoformat()}
@@ -379,7 +379,7 @@ class ValidateBookingForm(FormValidationAction):
                            tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:
             return {"nik": None}
-        service = get_service()
+        service = await booking_service()
         nik = normalise_nik(str(value or ""))
         born_value = tracker.get_slot("birth_date")
         born = dt.date.fromisoformat(born_value) if born_value else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from actions.presenters import Reply
-from actions.runtime import get_service
+from actions.runtime import get_config
 
 # Topic -> words that name it; the first topic that matches wins, so narrow topics first.
 TOPICS: tuple[tuple[str, str], ...] = (
@@ -98,7 +98,7 @@ def topic_of(text: str) -> str | None:
 
 def fact_reply(topic: str) -> Reply | None:
     """The office's answer on ``topic``, if the office configuration has one."""
-    fact = get_service().config.facts.get(topic)
+    fact = get_config().facts.get(topic)
     return Reply("utter_fact", {"fact": fact}) if fact else None
 
 

@@ -13,7 +13,8 @@ from rasa_sdk.types import DomainDict
 from actions import labels
 from actions.form_state import applicants_of, group_size, places_for
 from actions.presenters import MAX_CHOICES, Reply, choices, date_button, time_button
-from actions.runtime import call, get_service
+from actions.runtime import call, get_config
+from actions.runtime import service as booking_service
 from antrean.indonesian import format_date
 from antrean.model import SlotAvailability
 from antrean.service import BookingService
@@ -36,7 +37,7 @@ def time_choices(free: list[SlotAvailability], limit: int = MAX_CHOICES
 
 async def free_slots_of_day(tracker: Tracker) -> list[SlotAvailability]:
     """The free slots of the chosen day with room for the whole group."""
-    service = get_service()
+    service = await booking_service()
     day = dt.date.fromisoformat(tracker.get_slot("booking_date"))
     places = places_for(tracker)
     return [s for s in await call(service.availability, day, day) if s.free >= places]
@@ -122,7 +123,7 @@ class ActionAskApplicantCount(FormQuestion):
         return "action_ask_applicant_count"
 
     async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        maximum = get_service().config.booking.max_applicants
+        maximum = get_config().booking.max_applicants
         titles = {"1": labels.ALONE_BUTTON}
         titles.update({str(n): labels.PEOPLE_BUTTON.format(n=n) for n in range(2, maximum + 1)})
         Reply("utter_ask_applicant_count", {"maximum": maximum},
@@ -136,7 +137,7 @@ class ActionAskBookingDate(FormQuestion):
         return "action_ask_booking_date"
 
     async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        days = await call(get_service().free_days, places_for(tracker))
+        days = await call((await booking_service()).free_days, places_for(tracker))
         Reply("utter_ask_booking_date", {}, [date_button(d) for d in days[:MAX_CHOICES]]
               ).send(dispatcher)
 

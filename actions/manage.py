@@ -16,7 +16,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import labels
 from actions.presenters import Reply, booking_variables, refusal_reply
-from actions.runtime import call, get_service
+from actions.runtime import call
+from actions.runtime import service as booking_service
 from antrean.indonesian import format_date, format_time
 from antrean.model import Booking
 from antrean.outcomes import Cancelled, Rescheduled
@@ -62,7 +63,7 @@ class ActionCheckBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         found = await find_booking(service, tracker)
         if found.booking is None:
             not_found_reply(found).send(dispatcher)
@@ -82,7 +83,7 @@ class ActionAskCancel(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         found = await find_booking(service, tracker)
         if found.booking is None or not found.owned_by(tracker.sender_id):
             if found.booking is None:
@@ -104,7 +105,7 @@ class ActionCancelBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         code = tracker.get_slot("booking_code")
         if not code:
             Reply("utter_no_active_booking").send(dispatcher)
@@ -138,7 +139,7 @@ class ActionStartReschedule(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         found = await find_booking(service, tracker)
         refused = [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
         if found.booking is None:
@@ -166,7 +167,7 @@ class ActionRescheduleBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        service = get_service()
+        service = await booking_service()
         code, day, time = (tracker.get_slot(n) for n in ("booking_code", "booking_date",
                                                          "booking_time"))
         clear = [SlotSet("booking_date", None), SlotSet("booking_time", None),

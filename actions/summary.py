@@ -18,7 +18,7 @@ from actions.form_state import applicants_of, latest
 from actions.presenters import Reply, choices
 from actions.reading import Message
 from actions.reading_replies import says_no, says_yes
-from actions.runtime import get_service
+from actions.runtime import get_config
 from antrean.indonesian import format_date, format_time
 from antrean.nik import mask_nik
 
@@ -91,7 +91,7 @@ def read_summary_reply(message: Message, read: dict[str, Any], tracker: Tracker,
 
 def booking_summary(tracker: Tracker) -> Reply:
     """The booking about to be made, with the buttons to confirm or change it."""
-    config = get_service().config
+    config = get_config()
     slot = tracker.get_slot
     people = applicants_of(tracker)
     lines = []

@@ -25,6 +25,9 @@ Outside a server (``rasa test``, ``rasa train``…) Rasa's own behaviour is unch
 Measured at 60 messages/second: the action server's CPU per message 1.55 → 1.25 ms, Rasa's
 unchanged (docs/performance.md).
 
+4. ``law_rasa.failures``: one error boundary — a failing custom action, a failing or hanging
+action server, answer the applicant with a short apology and log no personal data.
+
 Each function replaces members that are private or undocumented in Rasa 3.6.21; the launcher
 (``law_rasa.cli``) applies them only after ``law_rasa.pinned`` found that release installed.
 """
@@ -45,9 +48,12 @@ _SERVING: dict[asyncio.AbstractEventLoop, list[Any]] = {}
 
 def apply_all() -> None:
     """Every patch, in the order the launcher needs them (JAX before TensorFlow loads)."""
+    from law_rasa import failures
+
     leave_out_jax()
     validate_action_answers_with_one_validator()
     keep_one_session_per_endpoint()
+    failures.apply()
 
 
 def leave_out_jax() -> None:

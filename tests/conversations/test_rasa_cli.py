@@ -27,7 +27,8 @@ WARNING = re.compile(r"UserWarning: (.*)")
 
 def _responses_sent_by_code() -> set[str]:
     """Responses the custom actions send by name, or forms ask with (utter_ask_<slot>)."""
-    source = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+    source = "\n".join(p.read_text() for folder in ("actions", "law_rasa")
+                       for p in (ROOT / folder).glob("*.py"))
     literal = set(re.findall(r"\"(utter_\w+)\"", source))
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     asked = {f"utter_ask_{slot}" for form in domain.get("forms", {}).values()
