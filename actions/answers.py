@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -21,6 +21,7 @@ from actions.presenters import (
     menu_buttons,
     refusal_reply,
 )
+from actions.reading_replies import says_no, says_yes
 from actions.runtime import call, get_config
 from actions.runtime import service as booking_service
 from antrean.config import OfficeConfig
@@ -48,6 +49,7 @@ def _office(config: OfficeConfig) -> dict[str, Any]:
     }
 
 
+_CANCEL_WORDS = re.compile(r"(?<!\w)(?:batal\w*|cancel\w*|hapus\w*)(?!\w)", re.I)
 _ABOUT_CHILDREN = re.compile(r"(?<!\w)(?:anak\w*|bayi|balita|bocil|putra|putri|child\w*|kid\w*)",
                              re.I)
 _YEARS = re.compile(r"(?<!\d)(5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun|years?)(?!\w)", re.I)
@@ -277,7 +279,13 @@ class ActionFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        text = latest(tracker).text
+        message = latest(tracker)
+        text = message.text
+        if last_bot_response(tracker) == "utter_confirm_cancel":  # "yakin", "yakin batal"
+            if says_yes(message) or _CANCEL_WORDS.search(text):
+                return [FollowupAction("action_cancel_booking")]
+            if says_no(message):
+                return [FollowupAction("action_keep_booking")]
         if wants_a_person(text):
             return await ActionHandOff().run(dispatcher, tracker, domain)
         if last_bot_response(tracker) == "utter_fees" and (_YEARS.search(text)

@@ -162,7 +162,7 @@ class ValidateBookingForm(FormValidationAction):
     async def _date_words(self, message: reading.Message, today: dt.date, tracker: Tracker,
                           dispatcher: CollectingDispatcher) -> list[dt.date]:
         """Answers to "which date?" that name no date: "3", "sekarang", "terserah"."""
-        from actions.form_questions import offer_month_end
+        from actions.form_questions import offer_month_part
 
         number = reading.bare_number(message)
         if number is not None:
@@ -171,8 +171,8 @@ class ValidateBookingForm(FormValidationAction):
         lowered = message.lowered
         if any(word in lowered for word in ("sekarang", "hari ini", "skrg", "now", "today")):
             return [today]
-        if "akhir bulan" in lowered or "akhir bln" in lowered or "end of the month" in lowered:
-            await offer_month_end(await booking_service(), places_for(tracker), dispatcher)
+        if await offer_month_part(await booking_service(), places_for(tracker), lowered,
+                                  dispatcher):  # "akhir bulan", "awal bulan depan"
             return []
         if reading.indifferent(message) or "secepatnya" in lowered or "paling cepat" in lowered:
             days = await call((await booking_service()).free_days, places_for(tracker))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar as month_calendar
 import datetime as dt
+import re
 from abc import ABC, abstractmethod
 
 from rasa_sdk import Action, Tracker
@@ -17,6 +18,7 @@ from actions.runtime import call, get_config
 from actions.runtime import service as booking_service
 from antrean.indonesian import format_date
 from antrean.model import SlotAvailability
+from antrean.nlu.temporal_words import MONTHS
 from antrean.service import BookingService
 
 
@@ -58,21 +60,56 @@ async def offer_day_part(tracker: Tracker, part: tuple[str, dt.time, dt.time],
               [time_button(s) for s in time_choices(free)]).send(dispatcher)
 
 
-async def offer_month_end(service: BookingService, places: int,
-                          dispatcher: CollectingDispatcher) -> None:
-    """Offer the free days of the last week of this month, else of the next ("akhir bulan")."""
+_MONTH_PART = re.compile(r"(?<!\w)(?P<part>awal|akhir|pertengahan|tengah|end of(?: the)?)\s*"
+                         r"(?:(?:bulan|bln|month)\s*(?P<which>ini|depan|dpn|next)?"
+                         r"|(?P<month>[a-z]+))", re.I)
+_PART_DAYS = {"awal": (1, 10), "tengah": (11, 20), "pertengahan": (11, 20), "akhir": (21, 31)}
+
+
+def month_part(text: str, today: dt.date) -> tuple[int, int, int, int] | None:
+    """The part of a month named ("akhir bulan", "awal bulan depan", "pertengahan desember").
+
+    Returns (year, month, first day, last day), the coming such part when no month is named.
+    """
+    match = _MONTH_PART.search(text)
+    if not match:
+        return None
+    part = match.group("part").lower()
+    first, last = _PART_DAYS.get(part, (21, 31))
+    if match.group("month"):
+        month = MONTHS.get(match.group("month").lower())
+        if month is None:
+            return None
+        year = today.year + (month < today.month)
+    elif (match.group("which") or "").lower() in ("depan", "dpn", "next"):
+        year, month = today.year + (today.month == 12), today.month % 12 + 1
+    else:
+        year, month = today.year, today.month
+        if month_calendar.monthrange(year, month)[1] < today.day + 1 or today.day > last:
+            year, month = today.year + (today.month == 12), today.month % 12 + 1
+    return year, month, first, min(last, month_calendar.monthrange(year, month)[1])
+
+
+async def offer_month_part(service: BookingService, places: int, text: str,
+                           dispatcher: CollectingDispatcher) -> bool:
+    """The free days of the part of the month named; False when the text names none."""
+    wanted = month_part(text, service.today())
+    if wanted is None:
+        return False
+    year, month, first, last = wanted
     days = await call(service.free_days, places)
-    today = service.today()
-    for year, month in ((today.year, today.month),
-                        (today.year + (today.month == 12), today.month % 12 + 1)):
-        last_day = month_calendar.monthrange(year, month)[1]
-        end = [d for d in days if (d.slot.date.year, d.slot.date.month) == (year, month)
-               and d.slot.date.day > last_day - 8]
-        if end:
-            Reply("utter_month_end_days", {}, [date_button(d) for d in end[-MAX_CHOICES:]]
-                  ).send(dispatcher)
-            return
-    Reply("utter_month_end_none", {}, [date_button(d) for d in days[-3:]]).send(dispatcher)
+    fitting = [d for d in days if (d.slot.date.year, d.slot.date.month) == (year, month)
+               and first <= d.slot.date.day <= last]
+    if fitting:
+        Reply("utter_month_part_days", {}, [date_button(d) for d in fitting[:MAX_CHOICES]]
+              ).send(dispatcher)
+    else:
+        nearest = sorted(days, key=lambda d: abs((d.slot.date - dt.date(year, month, first))
+                                                 .days))[:3]
+        Reply("utter_month_part_none", {}, [date_button(d) for d in
+                                            sorted(nearest, key=lambda d: d.slot.date)]
+              ).send(dispatcher)
+    return True
 
 
 class FormQuestion(Action, ABC):

@@ -123,7 +123,8 @@ def answered_name(message: Message) -> str | NameProblem:
 _YES = re.compile(
     r"^\s*(?:y|ya+|yaa+|iya+|iy|yes+|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar|bener|bnr"
     r"|betul|btl|betol|udah benar|sudah benar|sdh benar|udh bener|setuju|lanjut|gas|gass+"
-    r"|mantap|confirm|konfirmasi|correct|right|yes please|boleh|pas|cocok|sesuai|fix"
+    r"|mantap|confirm|konfirmasi|correct|right|yes please|boleh|pas|cocok|sesuai|fix|yakin"
+    r"|👍|👌|🙏|✅"
     r"|ya\s*udah|ya\s*sudah|udah|sudah|sdh|udh|ok\s*deh|oke\s*deh)"
     r"(?:[\s,.!]+(?:benar|bener|betul|sudah|udah|semua|semuanya|kak|ka|min|pak|bu|mas|mbak|dong"
     r"|deh|ya|yah|aja|lanjut|daftar|daftarkan|ambil|sesuai|mantap|ok|oke|thanks|makasih"
@@ -135,6 +136,7 @@ _NO = re.compile(r"^\s*(?:tidak|tdk|gak|ga|nggak|enggak|engga|no|nope|bukan|sala
 # A reply opening with a yes word ("iya pindahin", "ok gas daftarin") confirms, unless a
 # doubt follows ("ya tapi…", "iya, eh jangan").
 _YES_START = re.compile(r"^\s*(?:y|ya+|iya+|iy|yes|yess|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar"
+                        r"|yakin"
                         r"|bener|betul|setuju|lanjut|gas+|boleh|mantap|ya\s*udah|ya\s*sudah)"
                         r"(?!\w)", re.I)
 _DOUBT = re.compile(r"(?<!\w)(?:tidak|tdk|gak|ga|nggak|enggak|bukan|salah|tapi|tp|ganti|ubah"

@@ -15,12 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import labels
 from actions.form_questions import FormQuestion
 from actions.form_state import applicants_of, latest
-from actions.presenters import Reply, choices
-from actions.reading import Message
-from actions.reading_replies import says_no, says_yes
-from actions.runtime import get_config
+from actions.presenters import Reply, choices, refusal_reply
+from actions.reading import Message, birth_date, nik
+from actions.reading_replies import answered_name, introduced_name, says_no, says_yes
+from actions.runtime import get_config, today
 from antrean.indonesian import format_date, format_time
 from antrean.nik import mask_nik
+from antrean.rules import check_nik_for_form
 
 # What each part named at the summary empties, so that the form asks for it again.
 CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -32,7 +33,7 @@ CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
     "applicants": ("applicant_count", "applicants", "person_name", "birth_date", "nik"),
 }
 _FIELD_WORDS = (
-    ("applicants", r"nama|nik|lahir|data\s*(?:diri|pemohon|orang)?|ktp"),
+    ("applicants", r"nama\w*|nik\w*|lahir\w*|data\s*(?:diri|pemohon|orang)?|ktp"),
     ("applicant_count", r"jumlah|berapa\s*orang|orangnya|org|pemohonnya"),
     ("booking_date", r"tanggal|tgl|hari|harinya|tanggalnya|jadwal"),
     ("booking_time", r"jam|jamnya|waktu|pukul"),
@@ -55,6 +56,46 @@ def _named_field(message: Message) -> str | None:
     return None
 
 
+_NEW_NAME = re.compile(
+    r"nama\w*\s+(?:(?:salah|keliru|kurang)\w*\s*[,.]?\s*)?(?:harusnya|seharusnya|yang benar"
+    r"|yg bener|yg benar|mestinya|jadi|diganti|ganti|ganti jadi)\s*:?\s*(?P<name>.+)$", re.I)
+
+
+def _person_correction(message: Message, tracker: Tracker,
+                       dispatcher: CollectingDispatcher) -> dict[str, Any] | None:
+    """A one-person booking's name, date of birth or NIK corrected at the summary.
+
+    "namanya salah harusnya …", "tanggal lahirnya 6 juni 1979"; None when there is none.
+
+    A new date of birth that disagrees with the NIK sends the form back to the NIK.
+    """
+    people = applicants_of(tracker)
+    if len(people) != 1 or message.is_payload:
+        return None
+    person = dict(people[0])
+    matched = _NEW_NAME.search(message.text)
+    name = introduced_name(message) or (matched and answered_name(
+        Message(matched.group("name"))))
+    born = birth_date(message, today(), asked=False)
+    nik_typed = nik(message)
+    if not (isinstance(name, str) and name) and born is None and nik_typed is None:
+        return None
+    if isinstance(name, str) and name:
+        person["name"] = name
+    if born is not None:
+        person["birth_date"] = born.isoformat()
+    if nik_typed is not None:
+        person["nik"] = nik_typed
+    refusal = check_nik_for_form(person["nik"], dt.date.fromisoformat(person["birth_date"]),
+                                 [], 0)
+    if refusal is None:
+        return {"applicants": [person], "confirmed": None}
+    refusal_reply(get_config(), refusal).send(dispatcher)
+    # The NIK is asked again for this person; name and date of birth stay.
+    return {"applicants": [], "person_name": person["name"],
+            "birth_date": person["birth_date"], "nik": None, "confirmed": None}
+
+
 def read_summary_reply(message: Message, read: dict[str, Any], tracker: Tracker,
                        dispatcher: CollectingDispatcher) -> dict[str, Any]:
     """What a reply to the summary changes.
@@ -70,6 +111,10 @@ def read_summary_reply(message: Message, read: dict[str, Any], tracker: Tracker,
         return {}  # "tidak": the booking stays as it was (the rules keep it)
     if _STOP.search(message.text):
         return {}  # "gak jadi": the rules stop the booking
+    if tracker.active_loop_name != "reschedule_form":
+        person = _person_correction(message, tracker, dispatcher)
+        if person is not None:
+            return person
     if says_yes(message) or (message.intent == "affirm" and message.confidence >= 0.7
                              and not says_no(message)):
         return {"confirmed": True}

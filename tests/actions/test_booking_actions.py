@@ -485,3 +485,27 @@ def test_a_date_of_birth_is_never_the_booking_date(action_env):
     assert values["applicants"] == [{"name": "Siti Aminah", "birth_date": "1982-02-14",
                                      "nik": "3171015402820001"}]
     assert messages == []
+
+
+def test_a_name_or_birth_date_corrected_at_the_summary(action_env):
+    values, _ = run_form("namanya salah harusnya Budi Santosa", "confirmed", COMPLETE)
+    assert values["applicants"] == [{**BUDI, "name": "Budi Santosa"}]
+    assert values["confirmed"] is None  # the summary comes back with the new name
+    # a date of birth the NIK disagrees with: the NIK is asked again, nothing else
+    values, messages = run_form("tanggal lahirnya salah, harusnya 13-03-1990", "confirmed",
+                                COMPLETE)
+    assert values["applicants"] == [] and values["nik"] is None
+    assert (values["person_name"], values["birth_date"]) == ("Budi Santoso", "1990-03-13")
+    assert responses(messages) == ["utter_refused_nik_birth_date_mismatch"]
+    assert COMPLETE["booking_date"] == "2026-12-07"  # the schedule is untouched
+
+
+def test_parts_of_the_month_offer_their_free_days(action_env):
+    values, messages = run_form("pertengahan desember aja", "booking_date")
+    assert values["booking_date"] is None and values["skip_next_question"] is True
+    assert responses(messages) == ["utter_month_part_days"]
+    days = [b["payload"].split('"')[3] for b in messages[0]["buttons"]]
+    assert days and all("2026-12-11" <= d <= "2026-12-20" for d in days)
+    # "awal bulan depan" on 1 December is past the window: the nearest days instead
+    _, messages = run_form("awal bulan depan", "booking_date")
+    assert responses(messages) == ["utter_month_part_none"] and messages[0]["buttons"]
