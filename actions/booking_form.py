@@ -50,6 +50,13 @@ from antrean.outcomes import DuplicateNik, NotASlot, TooManyApplicants
 from antrean.rules import check_birth_date, check_nik_for_form
 
 EXTRA_SLOTS = ("applicants", "skip_next_question")
+# "bentar ya", "tunggu, saya cari KTP dulu": the applicant needs a moment.
+_WAIT = re.compile(r"(?<!\w)(?:bentar|sebentar|sbntr|bntr|tunggu\w*|wait"
+                   r"|nanti\s+(?:saya|sy|aku)|(?:cari|ambil|cek|lihat|liat)\s+(?:\w+\s+)?dulu)(?!\w)",
+                   re.I)
+# "lupa NIK-nya", "ga tau nik": where the NIK is written.
+_NO_NIK = re.compile(r"(?<!\w)(?:lupa|gatau|ga tau|gak tau|tidak tahu|nggak tahu|ga punya|gak punya"
+                     r"|tidak punya|belum punya|ga ada|gak ada|ngga ada|hilang)(?!\w)", re.I)
 # Words that make a date or time in a reply to a person question a change of the schedule.
 _SCHEDULE_CORRECTION = re.compile(r"(?<!\w)(?:tanggal\w*|tgl\w*|jam\w*|pukul|hari\w*|jadwal\w*"
                                   r"|ganti|ubah|salah|bukan)(?!\w)", re.I)
@@ -230,6 +237,13 @@ class ValidateBookingForm(FormValidationAction):
         A question or another errand goes to the rules (by returning nothing); an attempt at an
         answer is told what is expected and asked again.
         """
+        if _WAIT.search(message.text) and not looks_like_question(message):
+            # "bentar ya, ambil KTP dulu": the question stays open, nothing is repeated
+            dispatcher.utter_message(response="utter_take_your_time")
+            return {asked: None, "skip_next_question": True}
+        if asked == "nik" and _NO_NIK.search(message.text):
+            dispatcher.utter_message(response="utter_where_is_the_nik")
+            return {asked: None, "skip_next_question": True}
         if message.intent not in FRESH_ANSWER_INTENTS or looks_like_question(message):
             return {}
         if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":

@@ -2,12 +2,14 @@
 
 From the booking's own number everything is allowed. A code typed from another number
 shows only that the code is valid and its day and time (SPEC "Who may see and change a
-booking"); changing or cancelling it from there is refused with where to do it instead.
+booking"); cancelling or moving it from there needs the first applicant's date of birth too
+(``actions.owner_check``), and the booking's own number is then owed a notice
+(``antrean.access``). Failed code look-ups are limited per number.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -15,44 +17,74 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import labels
+from actions.owner_check import (
+    CANCEL,
+    OWNER_SLOTS,
+    RESCHEDULE,
+    Found,
+    ask_owner_birth_date,
+    find_by_code,
+    may_change,
+    not_found_reply,
+    owner_check_answered,
+    settle_owner_check,
+)
 from actions.presenters import Reply, booking_variables, refusal_reply
 from actions.runtime import call
 from actions.runtime import service as booking_service
+from antrean.access import CANCELLED, RESCHEDULED, BookingAccess
+from antrean.codes import display_code
 from antrean.indonesian import format_date, format_time
 from antrean.model import Booking
 from antrean.outcomes import Cancelled, Rescheduled
 from antrean.service import BookingService
 
 
-@dataclass(frozen=True)
-class Found:
-    """The booking a message is about, and whether the sender owns it."""
-
-    booking: Booking | None
-    code_named: bool = False
-
-    def owned_by(self, sender: str) -> bool:
-        return self.booking is not None and self.booking.phone == sender
-
-
 async def find_booking(service: BookingService, tracker: Tracker) -> Found:
     """The active booking named by a code in the message, else the sender's own."""
     code = next(tracker.get_latest_entity_values("booking_code"), None)
     if code:
-        booking = await call(service.find_by_code, code)
-        return Found(booking if booking and booking.is_active else None, code_named=True)
+        return await find_by_code(service, tracker.sender_id, code)
     return Found(await call(service.active_booking, tracker.sender_id))
 
 
-def not_found_reply(found: Found) -> Reply:
-    return Reply("utter_code_not_found" if found.code_named else "utter_no_active_booking")
+def schedule_of(booking: Booking) -> dict[str, str]:
+    return {"date_text": format_date(booking.slot.date),
+            "time_text": format_time(booking.slot.time)}
 
 
 def stranger_view(booking: Booking) -> Reply:
     """What a code shows to another number: valid, day and time, nothing personal."""
-    return Reply("utter_booking_status_other_number",
-                 {"date_text": format_date(booking.slot.date),
-                  "time_text": format_time(booking.slot.time)})
+    return Reply("utter_booking_status_other_number", schedule_of(booking))
+
+
+def stranger_variables(booking: Booking) -> dict[str, str]:
+    """What another number that proved the date of birth is shown: code, day and time."""
+    return {"code": display_code(booking.code), **schedule_of(booking)}
+
+
+def variables_for(service: BookingService, booking: Booking, sender: str) -> dict[str, Any]:
+    if booking.phone == sender:
+        return booking_variables(service.config, booking)
+    return stranger_variables(booking)
+
+
+def confirm_cancel(service: BookingService, booking: Booking, sender: str) -> Reply:
+    """The question before cancelling; another number sees no names."""
+    buttons = [{"title": labels.YES_CANCEL, "payload": "/affirm"},
+               {"title": labels.NO_KEEP, "payload": "/deny"}]
+    if booking.phone == sender:
+        return Reply("utter_confirm_cancel", booking_variables(service.config, booking), buttons)
+    return Reply("utter_confirm_cancel_other_number", stranger_variables(booking), buttons)
+
+
+async def tell_owner(service: BookingService, booking: Booking, event: str,
+                     tracker: Tracker) -> list[EventType]:
+    """Done from another number: a notice for the booking's own number."""
+    if booking.phone == tracker.sender_id:
+        return []
+    await call(BookingAccess(service).notify_owner, booking, event, tracker.sender_id)
+    return [SlotSet("owner_verified", None)]
 
 
 class ActionCheckBooking(Action):
@@ -76,7 +108,11 @@ class ActionCheckBooking(Action):
 
 
 class ActionAskCancel(Action):
-    """Shows the booking about to be cancelled and asks for confirmation."""
+    """Shows the booking about to be cancelled and asks for confirmation.
+
+    For another number's booking it first asks for the first applicant's date of birth
+    (``owner_check_form``), and runs again when it has been given.
+    """
 
     def name(self) -> str:
         return "action_ask_cancel"
@@ -84,16 +120,21 @@ class ActionAskCancel(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = await booking_service()
-        found = await find_booking(service, tracker)
-        if found.booking is None or not found.owned_by(tracker.sender_id):
-            if found.booking is None:
-                not_found_reply(found).send(dispatcher)
+        if owner_check_answered(tracker, CANCEL):
+            settled = await settle_owner_check(service, tracker)
+            if settled.booking is None:
+                assert settled.refusal is not None
+                settled.refusal.send(dispatcher)
             else:
-                Reply("utter_change_from_other_number").send(dispatcher)
+                confirm_cancel(service, settled.booking, tracker.sender_id).send(dispatcher)
+            return settled.events
+        found = await find_booking(service, tracker)
+        if found.booking is None:
+            not_found_reply(found).send(dispatcher)
             return [SlotSet("booking_code", None)]
-        Reply("utter_confirm_cancel", booking_variables(service.config, found.booking),
-              [{"title": labels.YES_CANCEL, "payload": "/affirm"},
-               {"title": labels.NO_KEEP, "payload": "/deny"}]).send(dispatcher)
+        if not found.owned_by(tracker.sender_id):
+            return ask_owner_birth_date(found.booking, CANCEL)
+        confirm_cancel(service, found.booking, tracker.sender_id).send(dispatcher)
         return [SlotSet("booking_code", found.booking.code)]
 
 
@@ -107,14 +148,19 @@ class ActionCancelBooking(Action):
                   domain: DomainDict) -> list[EventType]:
         service = await booking_service()
         code = tracker.get_slot("booking_code")
-        if not code:
+        booking = await call(service.find_by_code, code) if code else None
+        if booking is None:
             Reply("utter_no_active_booking").send(dispatcher)
             return []
-        outcome = await call(service.cancel, code)
-        if isinstance(outcome, Cancelled):
-            Reply("utter_cancelled", booking_variables(service.config, outcome.booking)
-                  ).send(dispatcher)
+        if not may_change(booking, tracker):
+            Reply("utter_change_from_other_number").send(dispatcher)
             return [SlotSet("booking_code", None)]
+        outcome = await call(service.cancel, booking.code)
+        if isinstance(outcome, Cancelled):
+            Reply("utter_cancelled", variables_for(service, outcome.booking, tracker.sender_id)
+                  ).send(dispatcher)
+            told = await tell_owner(service, outcome.booking, CANCELLED, tracker)
+            return [SlotSet("booking_code", None), *told]
         refusal_reply(service.config, outcome).send(dispatcher)
         return [SlotSet("booking_refusal", outcome.kind)]
 
@@ -126,13 +172,19 @@ class ActionKeepBooking(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_cancel_kept")
-        # Also ends a reschedule stopped half-way; the rules expect it in every case.
+        # Also ends a reschedule or a date-of-birth check stopped half-way; the rules expect
+        # it in every case.
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("confirmed", None),
-                SlotSet("booking_date", None), SlotSet("booking_time", None)]
+                SlotSet("booking_date", None), SlotSet("booking_time", None),
+                *(SlotSet(name, None) for name in OWNER_SLOTS)]
 
 
 class ActionStartReschedule(Action):
-    """Finds the booking to move and checks it may still be moved before asking anything."""
+    """Finds the booking to move and checks it may still be moved before asking anything.
+
+    For another number's booking it first asks for the first applicant's date of birth
+    (``owner_check_form``), and runs again when it has been given.
+    """
 
     def name(self) -> str:
         return "action_start_reschedule"
@@ -140,23 +192,33 @@ class ActionStartReschedule(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         service = await booking_service()
-        found = await find_booking(service, tracker)
-        refused = [SlotSet("booking_code", None), SlotSet("reschedule_allowed", False)]
-        if found.booking is None:
-            not_found_reply(found).send(dispatcher)
-            return refused
-        if not found.owned_by(tracker.sender_id):
-            Reply("utter_change_from_other_number").send(dispatcher)
-            return refused
-        problem = service.reschedule_problem(found.booking)
+        refused: list[EventType] = [SlotSet("booking_code", None),
+                                    SlotSet("reschedule_allowed", False)]
+        proved: list[EventType] = []
+        if owner_check_answered(tracker, RESCHEDULE):
+            settled = await settle_owner_check(service, tracker)
+            if settled.booking is None:
+                assert settled.refusal is not None
+                settled.refusal.send(dispatcher)
+                return [*settled.events, *refused]
+            booking, proved = settled.booking, settled.events
+        else:
+            found = await find_booking(service, tracker)
+            if found.booking is None:
+                not_found_reply(found).send(dispatcher)
+                return refused
+            if not found.owned_by(tracker.sender_id):
+                return [*refused, *ask_owner_birth_date(found.booking, RESCHEDULE)]
+            booking = found.booking
+        problem = service.reschedule_problem(booking)
         if problem is not None:
             refusal_reply(service.config, problem).send(dispatcher)
-            return refused
-        Reply("utter_reschedule_current", booking_variables(service.config, found.booking)
-              ).send(dispatcher)
-        return [SlotSet("booking_code", found.booking.code), SlotSet("reschedule_allowed", True),
-                SlotSet("reschedule_places", found.booking.size), SlotSet("confirmed", None),
-                SlotSet("booking_date", None), SlotSet("booking_time", None)]
+            return [*proved, *refused, SlotSet("owner_verified", None)]
+        Reply("utter_reschedule_current", stranger_variables(booking)).send(dispatcher)
+        return [*proved, SlotSet("booking_code", booking.code),
+                SlotSet("reschedule_allowed", True), SlotSet("reschedule_places", booking.size),
+                SlotSet("confirmed", None), SlotSet("booking_date", None),
+                SlotSet("booking_time", None)]
 
 
 class ActionRescheduleBooking(Action):
@@ -172,14 +234,18 @@ class ActionRescheduleBooking(Action):
                                                          "booking_time"))
         clear = [SlotSet("booking_date", None), SlotSet("booking_time", None),
                  SlotSet("confirmed", None)]
-        if not (code and day and time):
+        booking = await call(service.find_by_code, code) if code else None
+        if not (booking and day and time):
             Reply("utter_no_active_booking").send(dispatcher)
             return clear
-        outcome = await call(service.reschedule, code, dt.date.fromisoformat(day),
+        if not may_change(booking, tracker):
+            Reply("utter_change_from_other_number").send(dispatcher)
+            return [*clear, SlotSet("booking_code", None)]
+        outcome = await call(service.reschedule, booking.code, dt.date.fromisoformat(day),
                              dt.time.fromisoformat(time))
         if isinstance(outcome, Rescheduled):
-            Reply("utter_rescheduled", booking_variables(service.config, outcome.booking)
+            Reply("utter_rescheduled", variables_for(service, outcome.booking, tracker.sender_id)
                   ).send(dispatcher)
-            return clear
+            return [*clear, *await tell_owner(service, outcome.booking, RESCHEDULED, tracker)]
         refusal_reply(service.config, outcome).send(dispatcher)
         return [*clear, SlotSet("booking_refusal", outcome.kind)]

@@ -509,3 +509,15 @@ def test_parts_of_the_month_offer_their_free_days(action_env):
     # "awal bulan depan" on 1 December is past the window: the nearest days instead
     _, messages = run_form("awal bulan depan", "booking_date")
     assert responses(messages) == ["utter_month_part_none"] and messages[0]["buttons"]
+
+
+@pytest.mark.parametrize("text, response", [
+    ("bentar ya, saya ambil KTP dulu", "utter_take_your_time"),
+    ("lupa nik nya, ga tau", "utter_where_is_the_nik"),
+])
+def test_a_moment_or_a_missing_nik_keeps_the_question_open_without_not_understood(
+        action_env, text, response):
+    slots = {"person_name": "Budi Santoso", "birth_date": "1990-03-12", "applicant_count": 1}
+    values, messages = run_form(text, "nik", slots)
+    assert responses(messages) == [response]
+    assert values["nik"] is None and values["skip_next_question"] is True
