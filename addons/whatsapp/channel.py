@@ -1,9 +1,20 @@
 """The Rasa input channel of the WhatsApp Cloud API: ``/webhooks/whatsapp/webhook``.
 
 GET answers Meta's subscription handshake. POST checks the ``X-Hub-Signature-256`` HMAC of
-the raw body, answers 200 at once and leaves the work to background tasks: deduplication by
-message id, a read receipt, then the bot (text and button/list choices) or the polite
-non-text reply. Delivery reports are stored, never shown to the bot.
+the raw body, stores the delivery's messages in the inbox (``inbox.py``), answers 200 and
+leaves the work to a bounded pool of per-applicant queues (``dispatch.py``): a read receipt,
+then the bot (text and button/list choices), the polite non-text reply, or nothing for a
+reaction or a system notice. A message leaves the inbox once its reply is handed to the
+Graph API; what a crash or a SIGTERM leaves there is worked on at the next start (or by
+another process when the lease runs out), so nothing answered with 200 is lost. When the
+database does not answer in time the message is worked on all the same (fail-open: an
+answer matters more than the duplicate check). Delivery reports are stored, never shown to
+the bot. ``GET /webhooks/whatsapp/`` is the readiness check: 503 while the database does not
+answer.
+
+Nothing slow runs on the event loop: a large body is hashed and decoded on a worker thread,
+the database calls run on the store's threads, and a delivery of many messages is queued in
+slices.
 """
 from __future__ import annotations
 
@@ -12,8 +23,8 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -23,7 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.whatsapp.dedup import MessageStore
-from addons.whatsapp.dispatch import SenderQueues
+from addons.whatsapp.dispatch import SenderQueues, gc_paused
 from addons.whatsapp.formatting import MenuMemory
 from addons.whatsapp.graph_client import GraphClient
 from addons.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
@@ -33,7 +44,7 @@ from addons.whatsapp.payload import (
     PayloadError,
     StatusUpdate,
     WebhookDelivery,
-    parse_webhook,
+    decode_webhook,
 )
 from addons.whatsapp.privacy import mask_phone, scrubbed_traceback
 from addons.whatsapp.settings import WhatsAppSettings
@@ -43,6 +54,14 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
 SHUTDOWN_DRAIN_S = 10.0
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
+# Bodies larger than this are hashed and decoded on a worker thread.
+LARGE_BODY = 64 * 1024
+# Messages queued per event-loop turn when a delivery carries many.
+QUEUE_SLICE = 500
+# The resumer takes waiting messages while fewer than this many jobs are queued.
+RESUME_BATCH = 500
+STATUS_QUEUE = "-statuses"
 
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -70,9 +89,12 @@ class WhatsAppInput(InputChannel):
             ttl=dt.timedelta(days=settings.dedup_ttl_days),
             status_ttl=dt.timedelta(days=settings.status_ttl_days),
             auto_migrate=settings.auto_migrate,
+            call_timeout_s=settings.store_timeout_s,
         )
-        self.queues = SenderQueues()
+        self.queues = SenderQueues(settings.max_workers)
         self.menus = MenuMemory()
+        self.held: set[str] = set()  # inbox leases of this process: queued or running
+        self._resumer: asyncio.Task | None = None
 
     @classmethod
     def name(cls) -> str:
@@ -105,13 +127,13 @@ class WhatsAppInput(InputChannel):
         Returns:
             ``True`` only for a well-formed, matching signature.
         """
-        if not header or not header.startswith(SIGNATURE_PREFIX):
-            return False
+        if not header or not _SIGNATURE.fullmatch(header.strip()):
+            return False  # also any non-ASCII header, which no HMAC can match
         expected = hmac.new(
             self.settings.app_secret.encode("utf-8"), raw_body, hashlib.sha256
         ).hexdigest()
-        given = header[len(SIGNATURE_PREFIX) :].strip().lower()
-        return hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8"))
+        given = header.strip()[len(SIGNATURE_PREFIX) :].lower()
+        return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))
 
     def verify_subscription(self, mode: str | None, token: str | None) -> bool:
         """Whether a GET handshake carries ``hub.mode=subscribe`` and our verify token."""
@@ -127,7 +149,14 @@ class WhatsAppInput(InputChannel):
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+            try:
+                await self.store.ping()
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+                reason = "timeout" if isinstance(exc, asyncio.TimeoutError) else type(
+                    exc).__name__
+                logger.warning("WhatsApp channel not ready: database %s.", reason)
+                return response.json({"status": "unavailable", "database": reason}, status=503)
+            return response.json({"status": "ok", "database": "ok"})
 
         @webhook.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:
@@ -145,15 +174,20 @@ class WhatsAppInput(InputChannel):
             if not signature:
                 logger.warning("WhatsApp webhook POST without %s refused.", SIGNATURE_HEADER)
                 return response.text("missing signature", status=401)
-            if not self.verify_signature(raw, signature):
+            if not await self._off_loop(len(raw), self.verify_signature, raw, signature):
                 logger.warning("WhatsApp webhook POST with a wrong signature refused.")
                 return response.text("invalid signature", status=403)
             try:
-                delivery = parse_webhook(json.loads(raw))
-            except (ValueError, PayloadError):  # json.JSONDecodeError is a ValueError
+                delivery = await self._off_loop(len(raw), self._decode, raw)
+            except PayloadError:
+                logger.warning("WhatsApp webhook POST with a malformed body refused (400).")
                 return response.text("invalid payload", status=400)
-            self.accept(delivery, on_new_message)
+            await self.accept(delivery, on_new_message)
             return response.text("ok", status=200)
+
+        @webhook.listener("after_server_start")
+        async def resume_work(*_: Any) -> None:
+            self.start_resuming(on_new_message)
 
         @webhook.listener("before_server_stop")
         async def finish_work(*_: Any) -> None:
@@ -161,33 +195,131 @@ class WhatsAppInput(InputChannel):
 
         return webhook
 
-    def accept(self, delivery: WebhookDelivery, on_new_message: MessageHandler) -> None:
-        """Queue the delivery's work; returns at once.
+    async def accept(self, delivery: WebhookDelivery, on_new_message: MessageHandler) -> None:
+        """Store the delivery's messages in the inbox and queue the work.
+
+        Returns once they are stored (or the store gave up), before the work is done.
 
         Args:
-            delivery: The parsed webhook body.
+            delivery: The parsed webhook body (only this business number's messages).
             on_new_message: Rasa's handler of user messages.
         """
-        for status in delivery.statuses:
-            self.queues.spawn(functools.partial(self._record_status, status))
-        for message in _in_time_order(delivery.messages):
-            if self._ours(message.message_id, message.phone_number_id):
-                self.queues.submit(
-                    message.sender_id,
-                    functools.partial(self._process, message, on_new_message),
-                )
+        if delivery.statuses:
+            self.queues.submit(STATUS_QUEUE,
+                               functools.partial(self._record_statuses, delivery.statuses))
+        if not delivery.messages:
+            return
+        try:
+            taken = await self.store.accept(delivery.messages, self.settings.inbox_lease_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - answer rather than drop when the store is down
+            logger.error("WhatsApp message store unavailable (%s); working on %d message(s) "
+                         "without storing them or the duplicate check.",
+                         "timeout" if isinstance(exc, asyncio.TimeoutError)
+                         else type(exc).__name__, len(delivery.messages))
+            taken = {message.message_id for message in delivery.messages} - self.held
+        skipped = [m for m in delivery.messages if m.message_id not in taken]
+        for message in skipped[:10]:
+            logger.info("WhatsApp message %s from %s seen before (answered or being "
+                        "answered): skipped.", message.message_id,
+                        mask_phone(message.sender_id))
+        if len(skipped) > 10:
+            logger.info("WhatsApp: %d more messages seen before: skipped.", len(skipped) - 10)
+        await self._queue([m for m in delivery.messages if m.message_id in taken
+                           and m.message_id not in self.held], on_new_message)
+
+    def start_resuming(self, on_new_message: MessageHandler) -> None:
+        """Start working on what the inbox holds from before (at server start)."""
+        if self._resumer is None or self._resumer.done():
+            self._resumer = asyncio.get_running_loop().create_task(
+                self._resume(on_new_message))
 
     async def drain(self, timeout: float = SHUTDOWN_DRAIN_S) -> bool:
         """Wait for the background work queued so far (and what it queues) to finish."""
         return await self.queues.drain(timeout)
 
     async def close(self) -> None:
-        """Finish queued work (briefly), then release connections and threads."""
+        """Finish queued work (briefly), hand the rest back to the inbox, release resources.
+
+        What is handed back is worked on at the next start (or by another process).
+        """
+        if self._resumer is not None:
+            self._resumer.cancel()
+            self._resumer = None
         if not await self.drain(SHUTDOWN_DRAIN_S):
-            logger.warning("WhatsApp channel stopped with %d job(s) unfinished.", self.queues.busy)
+            logger.warning("WhatsApp channel stopping with %d job(s) unfinished.",
+                           self.queues.busy)
             self.queues.cancel()
+        if self.held:
+            left = len(self.held)
+            try:
+                await self.store.release(self.held)
+                logger.warning("WhatsApp channel left %d message(s) in the inbox for the next "
+                               "start.", left)
+            except Exception:  # noqa: BLE001 - their leases run out instead
+                logger.error("WhatsApp channel could not hand %d message(s) back to the inbox; "
+                             "they are taken up when their lease runs out.", left)
+            self.held.clear()
         await self.client.close()
         await self.store.close()
+
+    def _decode(self, raw: bytes) -> WebhookDelivery:
+        """The body's messages for this business number, in send-time order (blocking)."""
+        if len(raw) >= LARGE_BODY:
+            with gc_paused():
+                return self._decode_now(raw)
+        return self._decode_now(raw)
+
+    def _decode_now(self, raw: bytes) -> WebhookDelivery:
+        delivery = decode_webhook(raw)
+        ours = [m for m in delivery.messages if self._ours(m.message_id, m.phone_number_id)]
+        return WebhookDelivery(messages=_in_time_order(ours), statuses=delivery.statuses)
+
+    async def _off_loop(self, size: int, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``, on a worker thread when the body is large."""
+        if size < LARGE_BODY:
+            return call(*args)
+        return await asyncio.get_running_loop().run_in_executor(None, call, *args)
+
+    async def _queue(self, messages: list[InboundMessage],
+                     on_new_message: MessageHandler) -> None:
+        for start in range(0, len(messages), QUEUE_SLICE):
+            if start:
+                await asyncio.sleep(0)  # let the loop breathe between slices
+            for message in messages[start:start + QUEUE_SLICE]:
+                if message.message_id in self.held:
+                    continue  # listed twice in one delivery, or queued already
+                self.held.add(message.message_id)
+                self.queues.submit(
+                    message.sender_id,
+                    functools.partial(self._process, message, on_new_message),
+                )
+
+    async def _resume(self, on_new_message: MessageHandler) -> None:
+        """Take up messages nobody works on (left by a crash or a stop); renew our leases."""
+        lease = self.settings.inbox_lease_s
+        while True:
+            try:
+                if self.held:
+                    await self.store.renew(self.held, lease)
+                full = True
+                while full and self.queues.busy < RESUME_BATCH:
+                    messages, given_up = await self.store.take_stale(lease, RESUME_BATCH)
+                    full = len(messages) + len(given_up) == RESUME_BATCH
+                    for message_id in given_up:
+                        logger.error("WhatsApp message %s failed too often; given up.",
+                                     message_id)
+                    if messages:
+                        logger.info("WhatsApp inbox: resuming %d message(s).", len(messages))
+                    await self._queue(messages, on_new_message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - try again at the next round
+                logger.warning("WhatsApp inbox not reachable (%s); will try again.",
+                               "timeout" if isinstance(exc, asyncio.TimeoutError)
+                               else type(exc).__name__)
+            await asyncio.sleep(lease / 3)
 
     def _ours(self, message_id: str, phone_number_id: str | None) -> bool:
         if phone_number_id and phone_number_id != self.settings.phone_number_id:
@@ -205,13 +337,21 @@ class WhatsAppInput(InputChannel):
         )
 
     async def _process(self, message: InboundMessage, on_new_message: MessageHandler) -> None:
-        masked = mask_phone(message.sender_id)
-        if not await self._claim(message.message_id):
-            logger.info("WhatsApp message %s from %s seen before: skipped.",
-                        message.message_id, masked)
-            return
+        try:
+            await self._answer(message, on_new_message)
+        except asyncio.CancelledError:
+            raise  # stays held: handed back to the inbox at close
+        except Exception:  # noqa: BLE001 - the bot failing must not stop the channel
+            logger.error("Rasa failed on WhatsApp message %s from %s:\n%s",
+                         message.message_id, mask_phone(message.sender_id),
+                         scrubbed_traceback())
+        await self._finish(message.message_id)
+
+    async def _answer(self, message: InboundMessage, on_new_message: MessageHandler) -> None:
         logger.info("WhatsApp message %s (%s) from %s.", message.message_id,
-                    message.wire_type, masked)
+                    message.wire_type, mask_phone(message.sender_id))
+        if message.kind is MessageKind.IGNORED:
+            return  # a reaction or a system notice: nothing to answer, not even "read"
         self.queues.spawn(
             functools.partial(self._mark_read, message.message_id, message.sender_id)
         )
@@ -238,32 +378,39 @@ class WhatsAppInput(InputChannel):
                 }
             },
         )
+        await on_new_message(user_message)
+
+    async def _finish(self, message_id: str) -> None:
+        """The reply went to the Graph API: the message leaves the inbox."""
         try:
-            await on_new_message(user_message)
+            await self.store.finish(message_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the bot failing must not stop the channel
-            logger.error("Rasa failed on WhatsApp message %s from %s:\n%s",
-                         message.message_id, masked, scrubbed_traceback())
-
-    async def _claim(self, message_id: str) -> bool:
-        try:
-            return await self.store.claim(message_id)
-        except Exception:  # noqa: BLE001 - answer rather than drop when the store is down
-            logger.error("Message-id store unavailable; processing %s without the duplicate "
-                         "check:\n%s", message_id, scrubbed_traceback())
-            return True
+        except Exception as exc:  # noqa: BLE001 - it is answered again after its lease
+            logger.error("WhatsApp message %s answered but not marked done (%s); it may be "
+                         "answered again.", message_id,
+                         "timeout" if isinstance(exc, asyncio.TimeoutError)
+                         else type(exc).__name__)
+        self.held.discard(message_id)
 
     async def _mark_read(self, message_id: str, sender_id: str) -> None:
         await self.client.mark_read(message_id, sender=sender_id)
 
-    async def _record_status(self, status: StatusUpdate) -> None:
-        logger.info(
-            "WhatsApp status %s for %s to %s%s.",
-            status.status, status.message_id, mask_phone(status.recipient_id),
-            f" (error code {status.error_code})" if status.error_code else "",
-        )
-        await self.store.record_status(status)
+    async def _record_statuses(self, statuses: list[StatusUpdate]) -> None:
+        for status in statuses[:100]:
+            logger.info(
+                "WhatsApp status %s for %s to %s%s.",
+                status.status, status.message_id, mask_phone(status.recipient_id),
+                f" (error code {status.error_code})" if status.error_code else "",
+            )
+        if len(statuses) > 100:
+            logger.info("WhatsApp: %d more status reports.", len(statuses) - 100)
+        try:
+            await self.store.record_statuses(statuses)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reports are informative only
+            logger.warning("WhatsApp status reports not stored (%s).", type(exc).__name__)
 
 
 def _in_time_order(messages: list[InboundMessage]) -> list[InboundMessage]:

@@ -11,7 +11,11 @@ history (migration 0004). The channel's database may be another one than the slo
 the action server does on its (unless ``LAW_AUTO_MIGRATE=0``); that upgrade is serialised
 between processes (``antrean/store/migrations/env.py``), where ``create_all`` could race.
 Database calls are blocking, so they run on a small thread pool of their own,
-never on the event loop.
+never on the event loop, and the event loop waits for each at most ``call_timeout_s``
+(the engine's own timeouts bound the thread): a database that hangs makes the call fail
+in seconds, so the channel's fail-open path runs instead of the webhook hanging.
+
+The same store keeps the inbox of accepted messages (``inbox.py``).
 """
 from __future__ import annotations
 
@@ -20,16 +24,24 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from addons.whatsapp.payload import StatusUpdate
-from antrean.store.engine import create_store_engine, database_url_from_env, migrate
+from addons.whatsapp import inbox
+from addons.whatsapp.dispatch import gc_paused
+from addons.whatsapp.payload import InboundMessage, StatusUpdate
+from antrean.store.engine import (
+    DEFAULT_TIMEOUTS,
+    StoreTimeouts,
+    create_store_engine,
+    database_url_from_env,
+    migrate,
+)
 from antrean.store.tables import metadata  # noqa: F401 - scripts/prod.py still imports it
 from antrean.store.tables import whatsapp_processed_messages as processed_messages
 from antrean.store.tables import whatsapp_statuses as message_statuses
@@ -39,6 +51,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PURGE_EVERY_S = 3600.0
+CALL_TIMEOUT_S = 3.0
+# Storing a large delivery takes longer: this much more per thousand messages.
+CALL_TIMEOUT_PER_1000_S = 1.0
 
 
 def utc_now() -> dt.datetime:
@@ -55,6 +70,8 @@ class MessageStore:
         clock: Returns the current UTC time (tests move it).
         auto_migrate: Upgrade the database's schema on first use (see the module's
             docstring); without it, the tables must have been migrated beforehand.
+        timeouts: The engine's connect, statement, lock and pool timeouts.
+        call_timeout_s: How long the event loop waits for one call before it gives up.
     """
 
     def __init__(
@@ -64,8 +81,12 @@ class MessageStore:
         status_ttl: dt.timedelta = dt.timedelta(days=30),
         clock: Callable[[], dt.datetime] = utc_now,
         auto_migrate: bool = True,
+        timeouts: StoreTimeouts = DEFAULT_TIMEOUTS,
+        call_timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         self.url = url or database_url_from_env()
+        self.timeouts = timeouts
+        self.call_timeout_s = call_timeout_s
         self.ttl = ttl
         self.status_ttl = status_ttl
         self.clock = clock
@@ -87,23 +108,80 @@ class MessageStore:
         Returns:
             ``True`` exactly once per id, for whichever caller inserted it first.
         """
-        return await self._in_thread(lambda: self.claim_sync(message_id))
+        return await self._call(lambda: self.claim_sync(message_id))
 
     async def record_status(self, status: StatusUpdate) -> bool:
         """Store a delivery report; ``False`` if the same report was stored before."""
-        return await self._in_thread(lambda: self.record_status_sync(status))
+        return await self._call(lambda: self.record_status_sync(status))
+
+    async def record_statuses(self, statuses: Sequence[StatusUpdate]) -> int:
+        """Store a delivery's reports in one call; returns how many were new."""
+        return await self._call(
+            lambda: sum(self.record_status_sync(status) for status in statuses),
+            extra=len(statuses),
+        )
+
+    async def accept(self, messages: Sequence[InboundMessage], lease_s: float) -> set[str]:
+        """Store accepted messages in the inbox; returns the ids to work on (``inbox.accept``)."""
+        def store() -> set[str]:
+            with gc_paused():
+                return self._in_transaction(inbox.accept, messages, self.clock(), lease_s)
+
+        return await self._call(store, extra=len(messages))
+
+    async def take_stale(
+        self, lease_s: float, limit: int
+    ) -> tuple[list[InboundMessage], list[str]]:
+        """Lease waiting messages nobody works on (see ``inbox.take_stale``)."""
+        return await self._call(
+            lambda: self._in_transaction(inbox.take_stale, self.clock(), lease_s, limit))
+
+    async def renew(self, ids: Iterable[str], lease_s: float) -> None:
+        """Extend this process's leases."""
+        held = list(ids)
+        await self._call(lambda: self._in_transaction(inbox.renew, held, self.clock(), lease_s),
+                         extra=len(held))
+
+    async def release(self, ids: Iterable[str]) -> None:
+        """Hand unfinished messages back to the inbox."""
+        held = list(ids)
+        await self._call(lambda: self._in_transaction(inbox.release, held), extra=len(held))
+
+    async def finish(self, message_id: str) -> None:
+        """The message was answered: out of the inbox, its id remembered as processed."""
+        await self._call(
+            lambda: self._in_transaction(inbox.finish, [message_id], self.clock()))
+        await self._call(lambda: self._purge_now_and_then(self._ready_engine()))
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query within the call timeout."""
+        def select_one() -> None:
+            with self._ready_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        await self._call(select_one)
 
     async def close(self) -> None:
-        """Release the thread pool and the engine's connections."""
+        """Release the thread pool and the engine's connections.
+
+        Does not wait for a thread stuck on a database that does not answer.
+        """
         executor, self._executor = self._executor, None
         if executor is not None:
-            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
+            executor.shutdown(wait=False, cancel_futures=True)
         self.dispose()
 
-    async def _in_thread(self, call: Callable[[], T]) -> T:
+    async def _call(self, call: Callable[[], T], extra: int = 0) -> T:
+        """Run a blocking call on the pool; ``asyncio.TimeoutError`` after the timeout."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-db")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        timeout = self.call_timeout_s + CALL_TIMEOUT_PER_1000_S * extra / 1000
+        return await asyncio.wait_for(future, timeout)
+
+    def _in_transaction(self, work: Callable[..., T], *args: object) -> T:
+        with self._ready_engine().begin() as conn:
+            return work(conn, *args)
 
     # --- blocking API (worker thread side) ----------------------------------------------
 
@@ -159,7 +237,7 @@ class MessageStore:
                     migrate(self.url)  # a failure is retried at the next call
                 self._ready = True
             if self._engine is None:
-                self._engine = create_store_engine(self.url)
+                self._engine = create_store_engine(self.url, self.timeouts)
             return self._engine
 
     def _purge_now_and_then(self, engine: Engine) -> None:

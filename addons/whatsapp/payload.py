@@ -8,12 +8,16 @@ reference. Parsing turns a delivery into plain, validated records (:class:`Inbou
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict, TypeVar, cast
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 WEBHOOK_OBJECT = "whatsapp_business_account"
 MESSAGING_PRODUCT = "whatsapp"
@@ -189,6 +193,13 @@ class MessageKind(str, Enum):
     TEXT = "text"  # typed text: fed to the bot as typed
     REPLY = "reply"  # a button or list choice: its id (a payload) is fed to the bot
     UNSUPPORTED = "unsupported"  # anything else: answered with the polite non-text reply
+    IGNORED = "ignored"  # reactions and system notices: no answer at all
+
+
+# Types that are not something the applicant asked: an emoji on one of our messages, a notice
+# that the sender changed number, a request for a welcome message. Answering them with "only
+# text, please" would be noise.
+IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral"})
 
 
 @dataclass(frozen=True)
@@ -229,11 +240,34 @@ class PayloadError(ValueError):
     """The body is JSON but not shaped like a WhatsApp webhook delivery."""
 
 
+def decode_webhook(raw: bytes) -> WebhookDelivery:
+    """Decode and parse a webhook body; meant to run on a worker thread.
+
+    ``json.loads`` is C code that holds the GIL for the whole body: tens of megabytes would
+    stop the event loop for seconds even from another thread. Calling back into Python
+    for every object lets the interpreter hand the GIL over every few milliseconds.
+
+    Raises:
+        PayloadError: Not JSON (or nested too deep to decode), or not a delivery.
+    """
+    try:
+        body = json.loads(raw, object_hook=_yielding)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise PayloadError(f"webhook body is not JSON ({type(exc).__name__})") from None
+    return parse_webhook(body)
+
+
+def _yielding(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj
+
+
 def parse_webhook(payload: Any) -> WebhookDelivery:
     """Extract messages and status reports from a decoded webhook body.
 
-    Malformed parts (a message without id or sender, an unknown field) are skipped with a
-    warning rather than failing the whole delivery, since the other parts are still good.
+    Malformed parts (a message without id or sender, a field of the wrong type or shape)
+    are skipped with a warning rather than failing the whole delivery, since the other
+    parts are still good; nothing a sender controls can make parsing raise anything but
+    :class:`PayloadError`.
 
     Args:
         payload: The decoded JSON body of a webhook POST.
@@ -248,13 +282,13 @@ def parse_webhook(payload: Any) -> WebhookDelivery:
         raise PayloadError("webhook body is not a JSON object")
     delivery = WebhookDelivery()
     if payload.get("object") not in (None, WEBHOOK_OBJECT):
-        logger.warning("Ignoring webhook for object %r.", payload.get("object"))
+        logger.warning("Ignoring webhook for an object other than %r.", WEBHOOK_OBJECT)
         return delivery
     entries = payload.get("entry", [])
     if not isinstance(entries, list):
         raise PayloadError("webhook 'entry' is not a list")
-    for entry in entries:
-        for change in _dicts(entry.get("changes") if isinstance(entry, dict) else None):
+    for entry in _dicts(entries):
+        for change in _dicts(entry.get("changes")):
             value = change.get("value")
             if change.get("field", "messages") != "messages" or not isinstance(value, dict):
                 continue
@@ -263,39 +297,47 @@ def parse_webhook(payload: Any) -> WebhookDelivery:
 
 
 def _parse_change_value(value: ChangeValueWire, delivery: WebhookDelivery) -> None:
-    metadata = value.get("metadata") or {}
-    phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-    names = {
-        contact.get("wa_id"): (contact.get("profile") or {}).get("name")
-        for contact in _dicts(value.get("contacts"))
-    }
+    phone_number_id = _text(_obj(value.get("metadata")).get("phone_number_id"))
+    names: dict[str, str] = {}
+    for contact in _dicts(value.get("contacts")):
+        wa_id, name = _text(contact.get("wa_id")), _text(_obj(contact.get("profile")).get("name"))
+        if wa_id and name:
+            names[wa_id] = name
     for wire in _dicts(value.get("messages")):
-        message = _parse_message(cast(MessageWire, wire), names, phone_number_id)
+        message = _guarded(_parse_message, cast(MessageWire, wire), names, phone_number_id)
         if message is not None:
             delivery.messages.append(message)
     for wire_status in _dicts(value.get("statuses")):
-        status = _parse_status(cast(StatusWire, wire_status))
+        status = _guarded(_parse_status, cast(StatusWire, wire_status))
         if status is not None:
             delivery.statuses.append(status)
 
 
+def _guarded(parse: Callable[..., T | None], *args: Any) -> T | None:
+    """``parse(*args)``, or ``None`` for a part shaped in a way no check foresaw."""
+    try:
+        return parse(*args)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        logger.warning("Skipping a malformed webhook part (%s).", type(exc).__name__)
+        return None
+
+
 def _parse_message(
-    wire: MessageWire, names: dict[Any, Any], phone_number_id: str | None
+    wire: MessageWire, names: dict[str, str], phone_number_id: str | None
 ) -> InboundMessage | None:
-    message_id, sender_id = wire.get("id"), wire.get("from")
-    if not isinstance(message_id, str) or not isinstance(sender_id, str) or not message_id:
+    message_id, sender_id = _text(wire.get("id")), _text(wire.get("from"))
+    if not message_id or not sender_id:
         logger.warning("Skipping a webhook message without id or sender.")
         return None
-    wire_type = str(wire.get("type") or "unknown")
+    wire_type = _text(wire.get("type")) or "unknown"
     kind, text = _classify(wire, wire_type)
-    name = names.get(sender_id)
     return InboundMessage(
         message_id=message_id,
         sender_id=sender_id,
         kind=kind,
-        wire_type=wire_type,
+        wire_type=wire_type[:64],
         text=text,
-        profile_name=name if isinstance(name, str) else None,
+        profile_name=names.get(sender_id),
         phone_number_id=phone_number_id,
         timestamp=_timestamp(wire.get("timestamp")),
     )
@@ -303,41 +345,53 @@ def _parse_message(
 
 def _classify(wire: MessageWire, wire_type: str) -> tuple[MessageKind, str | None]:
     if wire_type == "text":
-        body = (wire.get("text") or {}).get("body")
-        if isinstance(body, str) and body.strip():
+        body = _text(_obj(wire.get("text")).get("body"))
+        if body and body.strip():
             return MessageKind.TEXT, body
     elif wire_type == "interactive":
-        interactive = wire.get("interactive") or {}
-        reply = interactive.get(interactive.get("type", ""))  # type: ignore[misc]
-        if interactive.get("type") in ("button_reply", "list_reply") and isinstance(reply, dict):
-            reply_id = reply.get("id")
-            if isinstance(reply_id, str) and reply_id:
+        interactive = _obj(wire.get("interactive"))
+        reply_type = _text(interactive.get("type"))
+        if reply_type in ("button_reply", "list_reply"):
+            reply_id = _text(_obj(interactive.get(reply_type)).get("id"))
+            if reply_id:
                 return MessageKind.REPLY, reply_id
     elif wire_type == "button":  # a quick-reply button of a template message
-        button = wire.get("button") or {}
-        choice = button.get("payload") or button.get("text")
-        if isinstance(choice, str) and choice:
+        button = _obj(wire.get("button"))
+        choice = _text(button.get("payload")) or _text(button.get("text"))
+        if choice:
             return MessageKind.REPLY, choice
+    elif wire_type in IGNORED_TYPES:
+        return MessageKind.IGNORED, None
     return MessageKind.UNSUPPORTED, None
 
 
 def _parse_status(wire: StatusWire) -> StatusUpdate | None:
-    message_id, status = wire.get("id"), wire.get("status")
-    if not isinstance(message_id, str) or not isinstance(status, str):
+    message_id, status = _text(wire.get("id")), _text(wire.get("status"))
+    if not message_id or not status:
         logger.warning("Skipping a status report without id or status.")
         return None
-    errors = list(_dicts(wire.get("errors")))
+    errors = _dicts(wire.get("errors"))
     code = errors[0].get("code") if errors else None
     title = errors[0].get("title") if errors else None
-    recipient = wire.get("recipient_id")
     return StatusUpdate(
-        message_id=message_id,
+        message_id=message_id[:255],
         status=status,
-        recipient_id=recipient if isinstance(recipient, str) else None,
+        recipient_id=_text(wire.get("recipient_id")),
         timestamp=_timestamp(wire.get("timestamp")),
-        error_code=code if isinstance(code, int) else None,
-        error_title=str(title)[:255] if title else None,
+        # bool is an int to Python; a PostgreSQL integer holds at most 2³¹ - 1.
+        error_code=code if type(code) is int and abs(code) < 2**31 else None,
+        error_title=title[:255] if isinstance(title, str) and title else None,
     )
+
+
+def _obj(item: Any) -> dict[str, Any]:
+    """``item`` if it is a JSON object, else an empty one (a string where an object was due)."""
+    return item if isinstance(item, dict) else {}
+
+
+def _text(item: Any) -> str | None:
+    """``item`` if it is a JSON string, else ``None`` (a list where an id was due)."""
+    return item if isinstance(item, str) else None
 
 
 def _dicts(items: Any) -> list[dict[str, Any]]:

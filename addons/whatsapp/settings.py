@@ -94,6 +94,12 @@ class WhatsAppSettings:
         request_timeout_s: Total time for one HTTP call to the Graph API.
         max_connections: Size of the HTTP connection pool.
         retry: Retry policy of Graph API calls.
+        inbox_lease_s: How long a process may work on an accepted message before another
+            may take it (renewed while it lives); after a crash, the wait before another
+            process answers what it left.
+        store_timeout_s: How long the webhook waits for the channel's database before it
+            answers without it (fail-open) and the health check reports it down.
+        max_workers: Applicants handled at the same time by one process.
     """
 
     access_token: str
@@ -111,6 +117,9 @@ class WhatsAppSettings:
     request_timeout_s: float = 15.0
     max_connections: int = 100
     retry: RetryPolicy = RetryPolicy()
+    inbox_lease_s: float = 60.0
+    store_timeout_s: float = 3.0
+    max_workers: int = 64
 
     @property
     def messages_url(self) -> str:
@@ -188,6 +197,9 @@ class WhatsAppSettings:
             request_timeout_s=reader.number("request_timeout", float, 15.0),
             max_connections=reader.number("max_connections", int, 100),
             retry=retry,
+            inbox_lease_s=reader.number("inbox_lease", float, 60.0),
+            store_timeout_s=reader.number("store_timeout", float, 3.0),
+            max_workers=reader.number("max_workers", int, 64),
         )
 
 

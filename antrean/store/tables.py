@@ -187,5 +187,30 @@ whatsapp_statuses = Table(
     Index("ix_whatsapp_statuses_recorded_at", "recorded_at"),
 )
 
+# Messages accepted by the webhook and not yet answered (migration 0005). A message is
+# stored here before Meta gets its 200 and leaves when the bot's reply has been handed to the
+# Graph API (its id then goes to whatsapp_processed_messages), so a crash, a SIGKILL or a
+# SIGTERM in between loses nothing: the next start, or another process once the lease has
+# run out, works on what is left.
+whatsapp_inbox = Table(
+    "whatsapp_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # arrival order
+    # The wamid of the applicant's message; a re-delivery finds its row.
+    Column("message_id", String(255), nullable=False, unique=True),
+    # The applicant's number (personal data; the retention deletes old rows).
+    Column("sender_id", String(64), nullable=False),
+    # The parsed message as JSON (addons/whatsapp/inbox.py), text included.
+    Column("message", Text, nullable=False),
+    Column("received_at", AwareDateTime, nullable=False),
+    # Who works on it: a random token per claim, and until when; NULL or past = free.
+    Column("lease_token", String(32)),
+    Column("lease_until", AwareDateTime),
+    # How many times a process took it; a message that keeps failing is given up.
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_whatsapp_inbox_received_at", "received_at"),
+    Index("ix_whatsapp_inbox_lease_until", "lease_until"),
+)
+
 # The channel's tables, in the order the retention trims them.
-WHATSAPP_TABLES = (whatsapp_processed_messages, whatsapp_statuses)
+WHATSAPP_TABLES = (whatsapp_processed_messages, whatsapp_statuses, whatsapp_inbox)

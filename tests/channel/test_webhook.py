@@ -239,8 +239,7 @@ def test_status_callbacks_are_recorded_not_answered(
 
 @pytest.mark.parametrize(
     "kind",
-    ["image", "sticker", "audio", "video", "location", "document", "contacts", "reaction",
-     "unsupported"],
+    ["image", "sticker", "audio", "video", "location", "document", "contacts", "unsupported"],
 )
 def test_non_text_messages_get_the_polite_reply(
     graph: HTTPServer, settings: WhatsAppSettings, kind: str

@@ -27,7 +27,7 @@ from tests.conftest import NOW, person
 
 D, T = dt.date, dt.time
 MONDAY = D(2026, 12, 7)  # inside the booking window seen from NOW (Tue 1 Dec 2026, 09:00)
-EXTRA_TABLES = {"events", "whatsapp_processed_messages", "whatsapp_statuses"}
+EXTRA_TABLES = {"events", "whatsapp_processed_messages", "whatsapp_statuses", "whatsapp_inbox"}
 
 
 @dataclass
