@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import labels, reading
 from actions.errands import mentions_a_passport_need, question_topic_reply, wants_a_person
-from actions.form_state import latest
+from actions.form_state import latest, looks_like_question
 from actions.presenters import (
     MAX_CHOICES,
     Reply,
@@ -292,8 +292,8 @@ class ActionFallback(Action):
                                                           or _EXPRESS.search(text)):
             fee_reply(get_config(), text).send(dispatcher)  # "yg 10 thn?"
             return []
-        if mentions_a_passport_need(text):  # "paspor sy rusak kena banjir, mau ganti"
-            from actions.booking import start_booking
+        if mentions_a_passport_need(text) and not looks_like_question(message):
+            from actions.booking import start_booking  # "paspor sy rusak kena banjir, mau ganti"
 
             return await start_booking(dispatcher, tracker)
         topic = question_topic_reply(text, "")

@@ -178,6 +178,8 @@ class ValidateBookingForm(FormValidationAction):
         lowered = message.lowered
         if any(word in lowered for word in ("sekarang", "hari ini", "skrg", "now", "today")):
             return [today]
+        if re.search(r"(?<!\w)enjing(?!\w)", lowered):  # Sundanese: tomorrow
+            return [today + dt.timedelta(days=1)]
         if await offer_month_part(await booking_service(), places_for(tracker), lowered,
                                   dispatcher):  # "akhir bulan", "awal bulan depan"
             return []

@@ -71,7 +71,8 @@ _A_PERSON = re.compile(
 
 _PASSPORT_NEED = re.compile(r"(?<!\w)(?:hilang|ilang|rusak|robek|sobek|basah|banjir|penuh|habis"
                             r"|abis|expired?|kadaluar?sa|perpanjang\w*|ganti|bikin|buat|urus"
-                            r"|daftar|antri\w*|baru)(?!\w)", re.I)
+                            r"|daftar|antri\w*|baru|renew\w*|new|lost|damaged|book\w*|appointment"
+                            r"|apply|make)(?!\w)", re.I)
 
 
 def mentions_a_passport_need(text: str) -> bool:

@@ -41,6 +41,10 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"(this )?(friday|fri)", "jumat"), (r"(this )?(saturday|sat)", "sabtu"),
     (r"(this )?(sunday|sun)", "minggu"),
     (r"senen|snen", "senin"), (r"jum'?at|jumaat", "jumat"),
+    # Javanese and Sundanese: "sesuk" / "mbenjing" (besok), "ngajeng" / "payun" (depan),
+    # "tabuh 9" (jam 9); English "at 10" (jam 10)
+    (r"sesuk|mbenjing|isukan", "besok"), (r"ngajeng|ngarep|payun", "depan"),
+    (r"tabuh|at", "jam"),
     (r"january", "januari"), (r"february", "februari"), (r"march", "maret"),
     (r"may", "mei"), (r"june", "juni"), (r"july", "juli"), (r"august", "agustus"),
     (r"october", "oktober"), (r"december", "desember"),
@@ -234,10 +238,12 @@ _COUNT_NUMBER_WORDS = {"satu": 1, "se": 1, "dua": 2, "tiga": 3, "empat": 4, "lim
                        "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9, "sepuluh": 10}
 _GROUP_WORDS = {"berdua": 2, "berduaan": 2, "bertiga": 3, "berempat": 4, "berlima": 5,
                 "berenam": 6, "bertujuh": 7, "sekeluarga": None}
-_SELF = r"(?:saya|sy|sya|aku|aq|ak|gw|gue|gua|ane|w|me|myself|i)"
-_ONLY = r"(?:aja|ajah|aj|saja|doang|doank|dong|sendiri|sndiri|sendirian|only|just|cuma|cm|hanya)"
+_SELF = r"(?:saya|sy|sya|aku|aq|ak|gw|gue|gua|ane|aye|abdi|kula|kulo|w|me|myself|i)"
+_ONLY = (r"(?:aja|ajah|aj|aje|saja|mawon|wae|bae|doang|doank|dong|sendiri|sndiri|sendirian"
+         r"|only|just|cuma|cm|hanya|tok|thok)")
 _ALONE = re.compile(
     rf"(?<!\w)(?:sendiri|sndiri|sndri|sendri|sendirian|seorang|1\s*org|1\s*orang|satu\s*orang"
+    rf"|nyalira|piyambak\w*|dewek|sorangan|alone|by\s+myself|one\s+person|only\s+one"
     rf"|solo|just\s+me|only\s+me|me\s+only|myself|just\s+myself|cuma\s+{_SELF}"
     rf"|hanya\s+{_SELF}|{_SELF}\s+{_ONLY})(?!\w)", re.I)
 _N_PEOPLE = re.compile(r"(?<![\w/.:-])(\d{1,2}|satu|dua|tiga|empat|lima|enam|tujuh|delapan"
@@ -303,11 +309,12 @@ def _as_int(value: Any) -> int | None:
 
 # --- service and passport type --------------------------------------------------------
 _SERVICE_WORDS = (
-    ("hilang", r"hilang|ilang|kehilangan|lost|kecurian|dicuri|dicopet|kecopetan"),
-    ("rusak", r"rusak|sobek|robek|basah|kena air|kebakar|terbakar|damaged|lecek|sobek2"),
+    ("hilang", r"hilang|ilang|kehilangan|lost|kecurian|dicuri|dicopet|kecopetan|ical"),
+    ("rusak", r"rusak|sobek|robek|basah|kena air|kebakar|terbakar|damaged|broken|lecek|sobek2"),
     ("penggantian", r"ganti|penggantian|gantian|perpanjang\w*|panjangin|habis|abis|expired?"
                     r"|kadaluar?sa|kedaluwarsa|kadaluwarsa|penuh|mati|renew\w*|lama"),
-    ("baru", r"baru|pertama|pertama kali|bikin|buat|pembuatan|new|belum pernah punya"),
+    ("baru", r"baru|pertama|pertama kali|bikin|buat|pembuatan|new|belum pernah punya|enggal"
+             r"|anyar|first"),
 )
 _STRONG_SERVICE_WORDS = (
     ("hilang", r"hilang|kehilangan|kecurian|dicuri|kecopetan"),
@@ -316,7 +323,7 @@ _STRONG_SERVICE_WORDS = (
 )
 _PASSPORT_WORDS = (
     ("biasa", r"biasa|non[\s-]?elektronik|non[\s-]?e[\s-]?paspor|manual|konvensional|regular"
-              r"|reguler|ordinary|yang murah|yg murah"),
+              r"|reguler|ordinary|normal|standard|standar|yang murah|yg murah|non[\s-]?chip"),
     ("elektronik", r"elektronik|elektronic|electronic|e[\s-]?paspor|e[\s-]?pasport"
                    r"|e[\s-]?passport|chip|epaspor"),
 )

@@ -124,19 +124,21 @@ _YES = re.compile(
     r"^\s*(?:y|ya+|yaa+|iya+|iy|yes+|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar|bener|bnr"
     r"|betul|btl|betol|udah benar|sudah benar|sdh benar|udh bener|setuju|lanjut|gas|gass+"
     r"|mantap|confirm|konfirmasi|correct|right|yes please|boleh|pas|cocok|sesuai|fix|yakin"
+    r"|leres|muhun|nggih|enggih|inggih|iye|sampun|mangga|monggo|yes correct|that's right"
     r"|👍|👌|🙏|✅"
     r"|ya\s*udah|ya\s*sudah|udah|sudah|sdh|udh|ok\s*deh|oke\s*deh)"
     r"(?:[\s,.!]+(?:benar|bener|betul|sudah|udah|semua|semuanya|kak|ka|min|pak|bu|mas|mbak|dong"
     r"|deh|ya|yah|aja|lanjut|daftar|daftarkan|ambil|sesuai|mantap|ok|oke|thanks|makasih"
     r"|terima kasih|sip|gas|betul|itu|data|datanya|semua data|nya))*\s*[.!👍🙏😊]*\s*$", re.I)
-_NO = re.compile(r"^\s*(?:tidak|tdk|gak|ga|nggak|enggak|engga|no|nope|bukan|salah|keliru"
+_NO = re.compile(r"^\s*(?:tidak|tdk|gak|ga|nggak|enggak|engga|no|nope|bukan|salah|keliru|henteu"
+                 r"|mboten|ora|kagak|ogah|lepat"
                  r"|ada yang salah|ada yg salah|belum benar|blm bener|kurang tepat)\b", re.I)
 
 
 # A reply opening with a yes word ("iya pindahin", "ok gas daftarin") confirms, unless a
 # doubt follows ("ya tapi…", "iya, eh jangan").
 _YES_START = re.compile(r"^\s*(?:y|ya+|iya+|iy|yes|yess|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar"
-                        r"|yakin"
+                        r"|yakin|leres|muhun|nggih|enggih|inggih|iye|sampun|mangga|monggo"
                         r"|bener|betul|setuju|lanjut|gas+|boleh|mantap|ya\s*udah|ya\s*sudah)"
                         r"(?!\w)", re.I)
 _DOUBT = re.compile(r"(?<!\w)(?:tidak|tdk|gak|ga|nggak|enggak|bukan|salah|tapi|tp|ganti|ubah"
@@ -161,7 +163,7 @@ _DAY_PARTS: tuple[tuple[str, str, dt.time, dt.time], ...] = (
                       r"(?:dzuhur|dhuhur|zuhur|zhuhur|duhur|lohor|zuhr|makan\s*siang|istirahat"
                       r"|isoma|jam\s*makan\s*siang|sholat\s*jumat|jumatan)",
      dt.time(13, 0), dt.time(14, 30)),
-    ("pagi", r"pagi+|pgi|morning|subuh|pagi2|pagi-pagi|paling pagi|pagian",
+    ("pagi", r"pagi+|pgi|morning|subuh|pagi2|pagi-pagi|paling pagi|pagian|isuk|isuk-isuk",
      dt.time(8, 0), dt.time(10, 30)),
     ("siang", r"siang+|siank|noon|tengah hari|agak siang|siangan|lunch",
      dt.time(11, 0), dt.time(13, 0)),
