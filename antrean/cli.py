@@ -21,12 +21,13 @@ from antrean.masking import mask_numbers_in_text
 from antrean.staff.common import StaffError
 from antrean.store.errors import StoreError
 
-STAFF_MODULES = ("schedule", "daily", "reports", "privacy")
+STAFF_MODULES = ("schedule", "daily", "access", "reports", "privacy")
 OPTIONAL_MODULES = ("retrain",)  # maintained separately; absent in older checkouts
 
 DESCRIPTION = """\
 Alat petugas LAW (Layanan Antrean via WhatsApp): jadwal dan kapasitas, daftar booking
-harian, kehadiran, permintaan petugas, laporan, dan penghapusan data pribadi.
+harian, kehadiran, permintaan petugas, pelepasan NIK, laporan, dan penghapusan data
+pribadi.
 Panduan lengkap: docs/panduan-petugas.md.
 """
 
@@ -41,6 +42,7 @@ Contoh:
   antrean tutup 2026-12-24 --alasan "Cuti bersama Natal"
   antrean daftar besok --csv besok.csv
   antrean hadir KM7Q-2PXA
+  antrean lepas-nik 3171011203900003 --alasan "pemilik NIK datang dengan e-KTP"
   antrean laporan --dari 2026-12-01 --sampai 2026-12-31
   antrean hapus-data --dry-run
 """

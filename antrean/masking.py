@@ -41,3 +41,12 @@ def mask_numbers_in_text(text: str | None) -> str:
         return mask_tail(digits) if len(digits) >= 8 else match.group(0)
 
     return _LONG_DIGIT_RUN.sub(_mask, text)
+
+
+def mask_code(code: str | None) -> str:
+    """A booking code in a log: ``KM7Q2PXA`` → ``******XA``.
+
+    A code is the key to a booking (with it, anyone sees its day and time), so a log keeps
+    only enough to tell two codes apart by eye, like a NIK's last digits.
+    """
+    return mask_tail(str(code or "").replace("-", ""), visible=2)

@@ -148,3 +148,35 @@ class DayCounts:
     @property
     def unmarked(self) -> int:
         return self.bookings - self.arrived - self.no_show
+
+
+@dataclass(frozen=True)
+class OwnerNotice:
+    """Something done to a booking from elsewhere, which its own number is to be told.
+
+    Written when a booking is cancelled or moved from another WhatsApp number (after the
+    code and the first applicant's date of birth), or released by staff. ``sent_at`` is set
+    once the number was told, by the channel or by staff.
+    """
+
+    id: int
+    booking_code: str
+    phone: str  # the booking's own number, to be told
+    event: str  # "cancelled", "rescheduled" or "released"
+    slot: SlotRef  # the booking's schedule after the change (the old one when cancelled)
+    by_phone: str | None  # the other number that did it; None when staff did
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    sent_by: str | None = None
+
+
+@dataclass(frozen=True)
+class NikRelease:
+    """Staff cancelled the active booking holding a NIK, after checking who its owner is."""
+
+    id: int
+    booking_code: str
+    nik_masked: str
+    reason: str
+    released_by: str
+    released_at: dt.datetime

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from antrean import calendar, codes, rules
 from antrean.clock import Clock
 from antrean.config import OfficeConfig
-from antrean.masking import mask_numbers_in_text, mask_phone
+from antrean.masking import mask_code, mask_numbers_in_text, mask_phone
 from antrean.model import (
     Booking,
     BookingRequest,
@@ -259,7 +259,7 @@ class BookingService:
                 continue
             log.info(
                 "reserved %s for %s: %s %s, %d applicant(s)",
-                booking.code,
+                mask_code(booking.code),
                 mask_phone(booking.phone),
                 slot.date,
                 slot.time.strftime("%H:%M"),
@@ -294,19 +294,22 @@ class BookingService:
             return SlotFull(refusal.date, refusal.time, refusal.free, alternatives)
         return refusal
 
-    def cancel(self, code: str) -> CancelOutcome:
-        """Cancel before the slot starts; the places are free for others at once."""
+    def cancel(self, code: str, allow_started: bool = False) -> CancelOutcome:
+        """Cancel before the slot starts; the places are free for others at once.
+
+        Staff releasing a NIK (``antrean.access``) may cancel a booking whose slot started.
+        """
         booking = self.find_by_code(code)
         if booking is None or not booking.is_active:
             return BookingNotFound()
         starts_at = booking.slot.starts_at(self.tz)
-        if self.now() >= starts_at:
+        if self.now() >= starts_at and not allow_started:
             return CancelTooLate(starts_at)
         with self.store.transaction() as tx:
             if not tx.mark_cancelled(booking.code, self.now()):
                 return BookingNotFound()
             tx.release_places(booking.slot, booking.size)
-        log.info("cancelled %s for %s", booking.code, mask_phone(booking.phone))
+        log.info("cancelled %s for %s", mask_code(booking.code), mask_phone(booking.phone))
         return Cancelled(self.find_by_code(booking.code) or booking)
 
     def reschedule_problem(self, booking: Booking) -> RescheduleNotAllowed | None:
@@ -344,7 +347,7 @@ class BookingService:
                 tx.release_places(booking.slot, booking.size)
         except _Rollback as refused:
             return self._explain(refused.outcome, booking.size)
-        log.info("rescheduled %s for %s", booking.code, mask_phone(booking.phone))
+        log.info("rescheduled %s for %s", mask_code(booking.code), mask_phone(booking.phone))
         moved = self.find_by_code(booking.code)
         assert moved is not None
         return Rescheduled(moved, previous=booking.slot)

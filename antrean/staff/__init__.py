@@ -7,7 +7,8 @@ command lives in plain functions that return values; the handler only prints the
 tests can call either.
 
 Modules: ``schedule`` (close, reopen, capacity, calendar), ``daily`` (the day's list,
-look-up, arrivals, hand-off requests), ``reports``, ``privacy`` (the retention), and
+look-up, arrivals, hand-off requests), ``access`` (releasing a NIK, notices owed to a
+booking's number), ``reports``, ``privacy`` (the retention), and
 ``retrain`` (the retraining loop, maintained separately). Shared pieces: ``common`` (settings,
 dates, tables, CSV), ``store`` (staff queries on the slot store), ``tracker`` (Rasa's
 tracker store).

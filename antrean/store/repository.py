@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from antrean.model import Applicant, Booking, BookingStatus, HandoffRequest, SlotRef
+from antrean.store.access_queries import AccessQueries
 from antrean.store.staff_queries import StaffQueries
 from antrean.store.tables import (
     applicants,
@@ -45,6 +46,11 @@ class StoreSession:
         core's stays small.
         """
         return StaffQueries(self.conn)
+
+    @property
+    def access(self) -> AccessQueries:
+        """Failed code look-ups, notices owed to a booking's number, released NIKs."""
+        return AccessQueries(self.conn)
 
     # --- calendar data -------------------------------------------------------------
     def staff_closures(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:

@@ -3,7 +3,9 @@
 Every table LAW owns is declared here once and created by the Alembic history in
 ``migrations/``: the booking tables, and the WhatsApp channel's message-id and delivery-report
 tables (migration 0004), which the channel writes and the retention (``antrean hapus-data``)
-trims. Rasa's tracker store is Rasa's; it is read in ``tracker_queries.py``, never migrated.
+trims, and the tables of who may see and change a booking (migration 0006): failed code
+look-ups, notices owed to a booking's number, released NIKs. Rasa's tracker store is
+Rasa's; it is read in ``tracker_queries.py``, never migrated.
 
 Uniqueness of "one active booking per number / per NIK" is enforced by the database: the
 columns ``active_phone`` and ``nik_active`` hold the value while the booking is active and
@@ -214,3 +216,51 @@ whatsapp_inbox = Table(
 
 # The channel's tables, in the order the retention trims them.
 WHATSAPP_TABLES = (whatsapp_processed_messages, whatsapp_statuses, whatsapp_inbox)
+
+
+# --- who may see and change a booking (antrean/access.py, migration 0006) ----------------
+# A booking code that named no active booking, or a wrong date of birth for one, per number.
+# The rate limit counts a number's rows of the last window; older rows are deleted as new
+# ones come, so a number is kept here at most that long.
+lookup_failures = Table(
+    "lookup_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("phone", String(64), nullable=False),  # the number that looked up
+    Column("kind", String(32), nullable=False),  # "unknown_code" or "wrong_birth_date"
+    Column("failed_at", AwareDateTime, nullable=False),
+    Index("ix_lookup_failures_phone_failed_at", "phone", "failed_at"),
+    Index("ix_lookup_failures_failed_at", "failed_at"),
+)
+
+# What was done to a booking from elsewhere, owed to the booking's own number (an outbox):
+# the channel or staff tell the number and set ``sent_at``.
+owner_notices = Table(
+    "owner_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("booking_code", String(16), nullable=False),
+    Column("phone", String(64), nullable=False),  # the booking's own number
+    Column("event", String(16), nullable=False),  # "cancelled", "rescheduled", "released"
+    Column("service_date", Date, nullable=False),  # the schedule after the change
+    Column("slot_time", Time, nullable=False),
+    Column("by_phone", String(64)),  # the other number; NULL when staff did it
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("sent_at", AwareDateTime),
+    Column("sent_by", String(64)),  # "whatsapp" or the staff member who told the owner
+    Index("ix_owner_notices_sent_at", "sent_at"),
+    Index("ix_owner_notices_created_at", "created_at"),
+)
+
+# A NIK's booking cancelled by staff after checking its owner's identity (NIK squatting).
+nik_releases = Table(
+    "nik_releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("booking_code", String(16), nullable=False),
+    Column("nik_masked", String(16), nullable=False),  # only the last four digits
+    Column("reason", Text, nullable=False),
+    Column("released_by", String(64), nullable=False),
+    Column("released_at", AwareDateTime, nullable=False),
+    Index("ix_nik_releases_released_at", "released_at"),
+)
