@@ -53,7 +53,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
      r"|orang|org|menit|hari|minggu|bulan)(?!\w))", r"\1 tgl \2"),
     (r"jamnya|jamny", "jam"), (r"tanggalnya|tglnya|tgl nya", "tanggal"),
 )
-_REWRITE_RES = [(re.compile(rf"(?<![\w]){pattern}(?![\w])", re.I), repl)
+_REWRITE_RES = [(re.compile(rf"(?<![\w])(?:{pattern})(?![\w])", re.I), repl)
                 for pattern, repl in _REWRITES]
 # (the weekday + day-of-month rewrite must see "senen" already as "senin")
 _AM_PM = re.compile(r"(?<![\w:.])(\d{1,2})(?:[.:](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?!\w)", re.I)

@@ -46,6 +46,8 @@ def test_how_many_people(text, asked, expected):
 
 @pytest.mark.parametrize("text, expected", [
     ("senen", "2026-12-07"), ("hari senen", "2026-12-07"), ("tomorrow", "2026-12-01"),
+    ("jumat", "2026-12-04"), ("eh bukan kamis, jumat", "2026-12-04"), ("sesuk", "2026-12-01"),
+    ("senin ngajeng", "2026-12-07"),
     ("next monday", "2026-12-07"), ("kamis 17 aja deh", "2026-12-17"),
     ("ke senin 14, jam 9 bisa?", "2026-12-14"),
     # "27 november" on 30 November has just passed: this year's, to be told so
@@ -77,7 +79,8 @@ def test_dates_of_birth(text, expected):
 
 @pytest.mark.parametrize("text, expected", [
     ("jam 9", "09:00"), ("9 am", "09:00"), ("2pm", "14:00"), ("jamnya 10 aja", "10:00"),
-    ("setengah 11", "10:30"), ("jam 2 siang", "14:00"),
+    ("setengah 11", "10:30"), ("jam 2 siang", "14:00"), ("can I come tomorrow at 10?", "10:00"),
+    ("tabuh 9", "09:00"),
 ])
 def test_clock_times(text, expected):
     assert booking_times(Message(text), TODAY)[-1].strftime("%H:%M") == expected
