@@ -73,13 +73,15 @@ def _fees(config: OfficeConfig, asked: str = "") -> str:
             if specific and ((years and span != years) or (ptype and kind != ptype)
                              or (not years and not ptype)):
                 continue
-            lines.append(f"{config.passport_types[kind]} {span} tahun: {format_rupiah(amount)}")
+            lines.append(labels.FEE_LINE.format(passport=config.passport_types[kind], years=span,
+                                                amount=format_rupiah(amount)))
     if not specific or express:
-        lines.append(f"Layanan percepatan (selesai hari yang sama): "
-                     f"+{format_rupiah(config.fees.express_surcharge)}")
+        lines.append(labels.EXPRESS_FEE_LINE.format(
+            amount=format_rupiah(config.fees.express_surcharge)))
     for cause, amount in config.fees.replacement_surcharge.items():
         if not specific or reason == cause:
-            lines.append(f"Penggantian karena {cause}: +{format_rupiah(amount)}")
+            lines.append(labels.REPLACEMENT_FEE_LINE.format(cause=cause,
+                                                            amount=format_rupiah(amount)))
     return bullet_list(lines)
 
 
@@ -149,7 +151,8 @@ async def availability_reply(service: BookingService, tracker: Tracker) -> Reply
         free = [s for s in await call(service.availability, day, day) if s.free >= places]
         if free:
             return Reply("utter_availability_day", {"date_text": format_date(day)},
-                         [_book_button(f"{s.slot.time:%H.%M} ({s.free} sisa)", date=day.isoformat(),
+                         [_book_button(labels.FREE_PLACES.format(time=f"{s.slot.time:%H.%M}",
+                                                                 free=s.free), date=day.isoformat(),
                                        time=f"{s.slot.time:%H:%M}") for s in free[:MAX_CHOICES]])
     # One read of the window: the first free slot of each day and the day's free places.
     days: list[SlotAvailability] = []
@@ -160,8 +163,9 @@ async def availability_reply(service: BookingService, tracker: Tracker) -> Reply
         by_day[slot.slot.date] = by_day.get(slot.slot.date, 0) + slot.free
     if not days:
         return Reply("utter_no_availability")
-    lines = [f"{format_date(d.slot.date)}: {by_day[d.slot.date]} tempat, mulai "
-             f"{format_time(d.slot.time)}" for d in days[:5]]
+    lines = [labels.DAY_PLACES_LINE.format(date=format_date(d.slot.date),
+                                           free=by_day[d.slot.date],
+                                           time=format_time(d.slot.time)) for d in days[:5]]
     variables = {"days_text": bullet_list(lines),
                  "asked_text": format_date(day) + " sudah penuh. " if day else ""}
     return Reply("utter_availability", variables,

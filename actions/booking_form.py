@@ -46,8 +46,8 @@ from actions.runtime import service as booking_service
 from actions.summary import read_summary_reply
 from antrean.indonesian import format_date, format_time
 from antrean.nik import normalise_nik
-from antrean.outcomes import DuplicateNik, NotASlot, TooManyApplicants
-from antrean.rules import check_birth_date, check_nik_for_form
+from antrean.outcomes import DuplicateNik, NotASlot
+from antrean.rules import check_applicant_count, check_birth_date, check_nik_for_form
 
 EXTRA_SLOTS = ("applicants", "skip_next_question")
 # "bentar ya", "tunggu, saya cari KTP dulu": the applicant needs a moment.
@@ -305,9 +305,9 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_applicant_count",
                                      maximum=config.booking.max_applicants)
             return {"applicant_count": None}
-        if count > config.booking.max_applicants:
-            refusal_reply(config, TooManyApplicants(count, config.booking.max_applicants)
-                          ).send(dispatcher)
+        too_many = check_applicant_count(config, count)
+        if too_many is not None:
+            refusal_reply(config, too_many).send(dispatcher)
             return {"applicant_count": None}
         people = applicants_of(tracker)
         if len(people) > count:  # fewer people than before: keep the first ones

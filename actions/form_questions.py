@@ -132,7 +132,7 @@ def ordinal_who(tracker: Tracker) -> str:
     if group_size(tracker) <= 1:
         return labels.THE_APPLICANT
     index = min(len(applicants_of(tracker)), len(labels.ORDINALS) - 1)
-    return f"orang {labels.ORDINALS[index]}"
+    return labels.NTH_PERSON.format(ordinal=labels.ORDINALS[index])
 
 
 class ActionAskServiceType(FormQuestion):

@@ -32,6 +32,13 @@ THE_APPLICANT = "pemohon"
 CHILD_DOCUMENTS = "Untuk anak ({names}), bawa juga:"
 
 FREE_PLACES = "{time} ({free} sisa)"
+# Lines of the fee list, the availability list, the summary and the ordinal of a person.
+FEE_LINE = "{passport} {years} tahun: {amount}"
+EXPRESS_FEE_LINE = "Layanan percepatan (selesai hari yang sama): +{amount}"
+REPLACEMENT_FEE_LINE = "Penggantian karena {cause}: +{amount}"
+DAY_PLACES_LINE = "{date}: {free} tempat, mulai {time}"
+SUMMARY_PERSON_LINE = "{prefix}{name}, lahir {born}, NIK {nik}"
+NTH_PERSON = "orang {ordinal}"
 
 # What the assistant can do, offered when it did not understand (and after a stray choice).
 MENU = (

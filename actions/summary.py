@@ -143,7 +143,8 @@ def booking_summary(tracker: Tracker) -> Reply:
     for number, person in enumerate(people, start=1):
         born = format_date(dt.date.fromisoformat(person["birth_date"])).split(", ")[1]
         prefix = f"{number}. " if len(people) > 1 else ""
-        lines.append(f"{prefix}{person['name']}, lahir {born}, NIK {mask_nik(person['nik'])}")
+        lines.append(labels.SUMMARY_PERSON_LINE.format(prefix=prefix, name=person["name"],
+                                                       born=born, nik=mask_nik(person["nik"])))
     return Reply("utter_booking_summary", {
         "service_text": config.services.get(slot("service_type"), slot("service_type")),
         "passport_text": config.passport_types.get(slot("passport_type"),
