@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from antrean.clock import OFFICE_TZ, clock_from_env
+from antrean.bootstrap import office_clock
+from antrean.settings import Settings
 from antrean.staff.common import StaffError, parse_date, render_table, write_csv
 from antrean.staff.retrain_model import (
     DEFAULT_MARGIN,
@@ -66,7 +67,8 @@ from antrean.staff.tracker import TrackerStore, tracker_url_from_env
 
 
 def _now() -> dt.datetime:
-    return clock_from_env().now().astimezone(OFFICE_TZ)
+    """Now at the office (its time zone from office.yml, ``LAW_FIXED_NOW`` in tests)."""
+    return office_clock(Settings.from_env()).now()
 
 
 def _paths(args: argparse.Namespace) -> ProjectPaths:
@@ -94,7 +96,7 @@ def run_export(args: argparse.Namespace) -> int:
     since = None
     if args.sejak:
         day = parse_date(args.sejak, now.date())
-        since = dt.datetime.combine(day, dt.time(0, 0), tzinfo=OFFICE_TZ)
+        since = dt.datetime.combine(day, dt.time(0, 0), tzinfo=now.tzinfo)
     prepare_rasa(paths)
     print("Membaca data latih (agar contoh yang sudah ada tidak diekspor lagi) ...",
           file=sys.stderr)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import requests
 
+from antrean.settings import RASA_TOKEN_ENV, RASA_URL_ENV
 from antrean.staff.common import StaffError
 from antrean.staff.retrain_model import (
     CANDIDATE_PREFIX,
@@ -32,8 +32,6 @@ from antrean.staff.retrain_model import (
     with_ticker,
 )
 
-RASA_URL_ENV = "LAW_RASA_URL"
-RASA_TOKEN_ENV = "LAW_RASA_TOKEN"
 DEFAULT_RASA_URL = "http://localhost:5005"
 HISTORY_FILE = "riwayat.json"
 KEPT_PREFIX = "cadangan-"  # not "law-": `make train` prunes models named law-*.tar.gz
@@ -44,8 +42,11 @@ class RasaServer:
     """Rasa's HTTP API at ``url``."""
 
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
-        self.url = (url or os.environ.get(RASA_URL_ENV) or DEFAULT_RASA_URL).rstrip("/")
-        self.token = token if token is not None else os.environ.get(RASA_TOKEN_ENV) or None
+        from antrean.settings import Settings
+
+        settings = Settings.from_env() if url is None or token is None else None
+        self.url = (url or (settings.rasa_url if settings else DEFAULT_RASA_URL)).rstrip("/")
+        self.token = token if token is not None else (settings.rasa_token if settings else None)
 
     def _request(self, method: str, path: str, timeout: float, **kwargs: Any) -> requests.Response:
         params = {"token": self.token} if self.token else None

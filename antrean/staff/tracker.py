@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ from typing import Any
 import yaml
 
 from antrean.config import PROJECT_ROOT
+from antrean.settings import TRACKER_URL_ENV
 from antrean.staff.common import StaffError
 from antrean.store.tracker_queries import TrackerEvents
 
-TRACKER_URL_ENV = "LAW_TRACKER_URL"
 DEFAULT_TRACKER_PATH = PROJECT_ROOT / "var" / "tracker.db"
 PIPELINE_CONFIG = PROJECT_ROOT / "config.yml"
 FALLBACK_INTENT = "nlu_fallback"
@@ -31,7 +30,10 @@ RASA_DEFAULT_THRESHOLD = 0.3  # FallbackClassifier's default when config.yml set
 
 
 def tracker_url_from_env() -> str:
-    return os.environ.get(TRACKER_URL_ENV) or f"sqlite:///{DEFAULT_TRACKER_PATH}"
+    """Rasa's tracker store as the settings name it (``LAW_TRACKER_URL``)."""
+    from antrean.settings import Settings
+
+    return Settings.from_env().tracker_url
 
 
 def fallback_threshold(path: Path = PIPELINE_CONFIG) -> float:
