@@ -41,7 +41,15 @@ def check_applicant(index: int, applicant: Applicant, today: dt.date) -> Refusal
         return InvalidApplicant(index, "name")
     if applicant.birth_date > today:
         return InvalidApplicant(index, "birth_date")
-    result = check_nik(normalise_nik(applicant.nik), applicant.birth_date)
+    return nik_refusal(applicant.nik, applicant.birth_date, index)
+
+
+def nik_refusal(nik: str, born: dt.date | None, index: int) -> Refusal | None:
+    """Why the ``index``-th person's NIK is refused; None when it is valid.
+
+    Its form, its embedded date of birth, or its disagreement with ``born``.
+    """
+    result = check_nik(normalise_nik(nik), born)
     if result is NikCheck.FORMAT:
         return InvalidNik(index, "format")
     if result is NikCheck.BIRTH_DATE:
@@ -102,16 +110,10 @@ def check_nik_for_form(nik: str, born: dt.date | None, niks_so_far: Sequence[str
     It must be valid, agree with the date of birth, and not be already given for someone else
     of the group.
     """
-    result = check_nik(normalise_nik(nik), born)
-    if result is NikCheck.FORMAT:
-        return InvalidNik(index, "format")
-    if result is NikCheck.BIRTH_DATE:
-        return InvalidNik(index, "birth_date")
-    if result is NikCheck.MISMATCH:
-        return NikBirthDateMismatch(index)
-    if normalise_nik(nik) in niks_so_far:
+    refusal = nik_refusal(nik, born, index)
+    if refusal is None and normalise_nik(nik) in niks_so_far:
         return DuplicateNik(index)
-    return None
+    return refusal
 
 
 def in_priority_group(config: OfficeConfig, born: dt.date, day: dt.date) -> bool:

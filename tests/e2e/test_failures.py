@@ -1,23 +1,23 @@
 """When something fails the applicant is answered, not left in silence (SPEC "When something
 fails"): a database that accepts connections and never answers, an action server killed in
 the middle of a booking. Real Rasa and action servers; every process's log is searched for
-the conversation's personal data afterwards."""
+the conversation's personal data afterwards.
+"""
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.conftest import NOW
 from tests.e2e.servers import LAW_RASA, ROOT, Assistant, find_model, free_port, wait_for
+from tests.faults import hanging_postgres_url, silent_listener
 
 pytestmark = pytest.mark.slow
 
@@ -29,38 +29,10 @@ DEADLINE_S = 10.0  # SPEC: an answer within ten seconds
 
 
 @contextmanager
-def silent_database() -> Iterator[int]:
-    """A TCP port that accepts connections and never says a word (a hanging PostgreSQL)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        for conn in held:
-            conn.close()
-        server.close()
-
-
-@contextmanager
 def processes(tmp: Path, database_url: str) -> Iterator[tuple[Assistant, subprocess.Popen]]:
     """Action server and Rasa server (as production starts them); yields the action server's
-    process so a test can kill it."""
+    process so a test can kill it.
+    """
     model = find_model()
     if model is None:
         pytest.fail("no trained model: run `make test` (it trains one) or `make train`")
@@ -117,8 +89,7 @@ def assert_no_personal_data(tmp: Path) -> None:
 
 
 def test_a_database_that_never_answers_gets_an_apology_and_office_facts_still_work(tmp_path):
-    with silent_database() as port, processes(
-            tmp_path, f"postgresql+psycopg2://law@127.0.0.1:{port}/law") as (bot, _):
+    with silent_listener() as port, processes(tmp_path, hanging_postgres_url(port)) as (bot, _):
         elapsed, said = timed(bot, "kantornya buka jam berapa?")
         assert "utter_office_hours" in said and elapsed < DEADLINE_S  # needs no database
         elapsed, said = timed(bot, f"mau daftar antrian paspor baru, nama saya {NAME} lahir "
