@@ -12,6 +12,7 @@ A conversation (one item of a ``*.yml`` list in this folder)::
       rescheduled_to: {date: .., time: ..}   # the one reschedule already used
       full: [{date: 2026-12-16}, {date: 2026-12-10, time: "09:00"}]   # capacity 0
     turns: ["user message", ...]            # "{code}" is replaced by the setup booking's code
+                                            # ("{code_spaced}": lower case, a space for the dash)
     expect:
       booking: none | {date, time, count, service_type, passport_type, names, birth_dates,
                        niks, reschedule_count}   # a list for date/time/type = any of them
@@ -282,7 +283,12 @@ def run_conversation(bot: Any, store: Store, conv: dict[str, Any], sender: str) 
 
 
 def fill(text: str, code: str | None) -> str:
-    return text.replace("{code}", display_code(code)) if code else text
+    """``{code}`` → ``KM7Q-2PXA``; ``{code_spaced}`` → ``km7q 2pxa`` (as some people type it)."""
+    if not code:
+        return text
+    shown = display_code(code)
+    return (text.replace("{code}", shown)
+            .replace("{code_spaced}", shown.lower().replace("-", " ")))
 
 
 # --- the checks ------------------------------------------------------------------------
