@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from antrean.model import NikRelease, OwnerNotice, SlotRef
@@ -61,10 +61,6 @@ class AccessQueries:
             .values(sent_at=now, sent_by=by)
         )
         return result.rowcount == 1
-
-    def count_owner_notices(self) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(owner_notices))
-                   .scalar_one())
 
     # --- NIKs released by staff --------------------------------------------------------
     def add_nik_release(self, code: str, nik_masked: str, reason: str, staff: str,
