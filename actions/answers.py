@@ -49,6 +49,11 @@ def _office(config: OfficeConfig) -> dict[str, Any]:
     }
 
 
+_ASKS_A_PRICE = re.compile(r"(?<!\w)(?:how much|price|cost|fee|biaya\w*|harga\w*|tarif)(?!\w)",
+                           re.I)
+# "Can I book an appointment?": a booking asked for as a question is still a booking.
+_WANTS_TO_BOOK = re.compile(r"(?<!\w)(?:book\w*|appointment|daftar\w*|antri\w*|antre\w*)(?!\w)",
+                            re.I)
 _CANCEL_WORDS = re.compile(r"(?<!\w)(?:batal\w*|cancel\w*|hapus\w*)(?!\w)", re.I)
 _ABOUT_CHILDREN = re.compile(r"(?<!\w)(?:anak\w*|bayi|balita|bocil|putra|putri|child\w*|kid\w*)",
                              re.I)
@@ -94,6 +99,16 @@ def request_human_reply(config: OfficeConfig) -> Reply:
     return Reply("utter_request_human", _office(config))
 
 
+def _service_talked_about(tracker: Tracker) -> str | None:
+    """The service named in the applicant's last few messages ("perpanjang" … "syaratnya?")."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-4:]
+    for text in reversed(texts):
+        found = reading.service_type(reading.Message(text), asked=False)
+        if found:
+            return found
+    return None
+
+
 def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply | None:
     """The answer to an information question, or None for other intents."""
     office = _office(config)
@@ -108,7 +123,8 @@ def question_reply(config: OfficeConfig, intent: str, tracker: Tracker) -> Reply
     if intent == "ask_requirements":
         message = latest(tracker)
         service = (reading.service_type(message, asked=False)
-                   or tracker.get_slot("service_type") or "baru")
+                   or tracker.get_slot("service_type") or _service_talked_about(tracker)
+                   or "baru")
         variables = {"service_text": config.services[service],
                      "documents": bullet_list(config.documents.for_service(service))}
         if _ABOUT_CHILDREN.search(message.text):  # the children's list only when asked
@@ -296,7 +312,11 @@ class ActionFallback(Action):
                                                           or _EXPRESS.search(text)):
             fee_reply(get_config(), text).send(dispatcher)  # "yg 10 thn?"
             return []
-        if mentions_a_passport_need(text) and not looks_like_question(message):
+        if _ASKS_A_PRICE.search(text):  # "how much is an e-passport?"
+            fee_reply(get_config(), text).send(dispatcher)
+            return []
+        if mentions_a_passport_need(text) and (not looks_like_question(message)
+                                               or _WANTS_TO_BOOK.search(text)):
             from actions.booking import start_booking  # "paspor sy rusak kena banjir, mau ganti"
 
             return await start_booking(dispatcher, tracker)

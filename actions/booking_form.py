@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import reading
+from actions.form_questions import offer_week
 from actions.form_state import (
     FRESH_ANSWER_INTENTS,
     PERSON_SLOTS,
@@ -121,11 +122,19 @@ class ValidateBookingForm(FormValidationAction):
                                                         dispatcher)
                 values.update({k: v for k, v in schedule.items()
                                if k in ("booking_date", "booking_time")})
+            count = reading.applicant_count(message, asked=False)  # "jadi bertiga deh"
+            if count is not None and count != tracker.get_slot("applicant_count"):
+                values["applicant_count"] = count
         else:
             values.update(await self._schedule_answers(message, asked, today, tracker,
                                                        dispatcher))
             if asked is None:  # the first message may carry the first person too
                 values.update(self._person_answers(message, None, today, dispatcher))
+        if asked is None or asked in PERSON_SLOTS:
+            group = await self._people_at_once(message, today, tracker, dispatcher)
+            if group:  # several people typed in one message, each with name, birth, NIK
+                values = {k: v for k, v in values.items() if k not in PERSON_SLOTS}
+                values.update(group)
         if asked == "confirmed":
             values.update(read_summary_reply(message, values, tracker, dispatcher))
         if not values and asked:
@@ -155,7 +164,13 @@ class ValidateBookingForm(FormValidationAction):
         if count is not None:
             values["applicant_count"] = count
         dates = reading.booking_dates(message, today)
-        if not dates and asked == "booking_date":
+        if dates and reading.names_a_week_only(message):
+            # "minggu depan": a week, not its Monday; the week's free days are offered
+            dates = []
+            if asked == "booking_date":
+                await offer_week(await booking_service(), places_for(tracker), today,
+                                 dispatcher)
+        if not dates and asked == "booking_date" and not dispatcher.messages:
             dates = await self._date_words(message, today, tracker, dispatcher)
         if dates:
             values["booking_date"] = dates[-1].isoformat()
@@ -206,6 +221,40 @@ class ValidateBookingForm(FormValidationAction):
             free = await free_slots_of_day(tracker)
             return [free[0].slot.time] if free else []
         return []
+
+    async def _people_at_once(self, message: reading.Message, today: dt.date,
+                              tracker: Tracker,
+                              dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        """Two or more people in one message ("1. Nama: … Tgl lahir: … NIK: …  2. Nama: …").
+
+        Each complete, valid person joins the group; at the first person who is not, the
+        form asks for that person as usual (after saying why).
+        """
+        blocks = reading.person_blocks(message.text)
+        if len(blocks) < 2 or message.is_payload:
+            return {}
+        people = applicants_of(tracker)
+        service = await booking_service()
+        for block in blocks:
+            part = reading.Message(block)
+            name = introduced_name(part)
+            born = reading.birth_date(part, today, asked=False)
+            nik = reading.nik(part)
+            if not (name and born and nik):
+                break
+            refusal = check_nik_for_form(nik, born, [p["nik"] for p in people], len(people))
+            refusal = refusal or await call(service.nik_booking_refusal, nik)
+            if refusal is not None:
+                refusal_reply(service.config, refusal).send(dispatcher)
+                break
+            people.append({"name": name, "birth_date": born.isoformat(), "nik": nik})
+        if not people:
+            return {}
+        found: dict[str, Any] = {"applicants": people, "person_name": None, "birth_date": None,
+                                 "nik": None}
+        if tracker.get_slot("applicant_count") is None:
+            found["applicant_count"] = len(blocks)
+        return found
 
     def _person_answers(self, message: reading.Message, asked: str | None, today: dt.date,
                         dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -354,8 +403,14 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_booking_time")
             return {"booking_time": None}
         if time not in service.slot_times:
-            refusal_reply(service.config, NotASlot(time, service.slot_times)).send(dispatcher)
-            return {"booking_time": None}
+            reply = refusal_reply(service.config, NotASlot(time, service.slot_times))
+            day_value = tracker.get_slot("booking_date")
+            if day_value:  # the free times nearest the one asked ("jam 7 pagi" → 08.00 …)
+                nearest = await call(service.alternatives, dt.date.fromisoformat(day_value),
+                                     time, places_for(tracker))
+                reply.buttons = [time_button(s) for s in nearest]
+            reply.send(dispatcher)
+            return {"booking_time": None, "skip_next_question": bool(reply.buttons)}
         date_value = tracker.get_slot("booking_date")
         if date_value:
             day = dt.date.fromisoformat(date_value)

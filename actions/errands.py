@@ -39,6 +39,9 @@ TOPICS: tuple[tuple[str, str], ...] = (
     ("parking", r"parkir\w*"),
     ("transport", r"transjakarta|trans jakarta|busway|bus way|halte|krl|commuter|kereta|stasiun"
                   r"|angkot|ojol|ojek|gojek|grab|naik apa|turun (?:di )?mana|mrt|lrt|jaklingko"),
+    ("late", r"telat|terlambat|kesiangan|late|ketinggalan jadwal|lewat jam|lewat jadwal"),
+    ("walk_in", r"walk[\s-]?in|tanpa (?:antri|antre|daftar|booking)\w*|langsung datang|harus daftar"
+                r"|perlu daftar|wajib daftar|need (?:to make )?an appointment|appointment first"),
     ("renewal", r"perpanjang\w*|panjangin|renew\w*"),
     ("processing_time", r"hari itu juga|hari yang sama|hari yg sama|sehari jadi|same day|kilat"
                         r"|percepatan|ekspres|express|berapa lama|brp lama|kapan jadi\w*"
@@ -89,6 +92,10 @@ def wants_a_person(text: str) -> bool:
     return bool(_A_PERSON.search(text))
 
 
+_PRICE_OR_DOCUMENTS = re.compile(r"(?<!\w)(?:biaya\w*|harga\w*|berapa|brp|bayar\w*|tarif|syarat\w*"
+                                 r"|dokumen\w*|bawa|how much|price|cost)(?!\w)", re.I)
+
+
 def topic_of(text: str) -> str | None:
     """The office fact a question is about, or None for the intent's general answer."""
     for name, pattern in _TOPIC_RES:
@@ -129,5 +136,10 @@ def question_topic_reply(text: str, intent: str) -> Reply | None:
     topic = topic_of(text)
     if topic == "passport_types" and not re.search(r"elektronik|biasa|e-?paspor|chip", text,
                                                    re.I):
+        topic = None
+    # "perpanjang paspor biayanya berapa?", "syarat perpanjang apa": the fees or the
+    # documents are the point, not what "perpanjang" means.
+    if topic == "renewal" and (intent in ("ask_fee", "ask_requirements", "book_queue")
+                               or _PRICE_OR_DOCUMENTS.search(text)):
         topic = None
     return fact_reply(topic) if topic else None

@@ -112,6 +112,20 @@ async def offer_month_part(service: BookingService, places: int, text: str,
     return True
 
 
+async def offer_week(service: BookingService, places: int, today: dt.date,
+                     dispatcher: CollectingDispatcher) -> None:
+    """The free days of next week, Monday to Sunday ("minggu depan")."""
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    days = [d for d in await call(service.free_days, places)
+            if monday <= d.slot.date < monday + dt.timedelta(days=7)]
+    if days:
+        Reply("utter_week_days", {}, [date_button(d) for d in days]).send(dispatcher)
+    else:
+        Reply("utter_month_part_none", {}, [date_button(d) for d in
+                                            (await call(service.free_days, places))[:3]]
+              ).send(dispatcher)
+
+
 class FormQuestion(Action, ABC):
     """A question of the form; silent once when choices were just offered instead."""
 

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import labels
+from actions.form_state import latest
 from actions.owner_check import (
     CANCEL,
     OWNER_SLOTS,
@@ -30,6 +31,7 @@ from actions.owner_check import (
     settle_owner_check,
 )
 from actions.presenters import Reply, booking_variables, refusal_reply
+from actions.reading import booking_code
 from actions.runtime import call
 from actions.runtime import service as booking_service
 from antrean.access import CANCELLED, RESCHEDULED, BookingAccess
@@ -42,7 +44,7 @@ from antrean.service import BookingService
 
 async def find_booking(service: BookingService, tracker: Tracker) -> Found:
     """The active booking named by a code in the message, else the sender's own."""
-    code = next(tracker.get_latest_entity_values("booking_code"), None)
+    code = booking_code(latest(tracker))  # also "erkd q6uq", typed with a space
     if code:
         return await find_by_code(service, tracker.sender_id, code)
     return Found(await call(service.active_booking, tracker.sender_id))

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from antrean.codes import is_valid_code
 from antrean.nlu.temporal import extract_temporal
 
 # Phrases of English (and a few Indonesian words the temporal rules do not read), rewritten
@@ -77,9 +78,24 @@ def rewrite(text: str) -> str:
         return f"jam {hour}.{match.group(2) or '00'}"
 
     text = _AM_PM.sub(am_pm, text)
+    text = _WORD.sub(_weekday_slip, text)
     for pattern, repl in _REWRITE_RES:
         text = pattern.sub(repl, text)
     return text
+
+
+_WORD = re.compile(r"[A-Za-z]{4,7}")
+_WEEKDAY_NAMES = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu")
+
+
+def _weekday_slip(match: re.Match[str]) -> str:
+    """A weekday with a slip of the thumb ("jumt", "kmis", "selsa") as the weekday."""
+    word = match.group(0).lower()
+    if word in _WEEKDAY_NAMES:
+        return match.group(0)
+    best = max(_WEEKDAY_NAMES, key=lambda day: difflib.SequenceMatcher(None, word, day).ratio())
+    close = difflib.SequenceMatcher(None, word, best).ratio() >= 0.85
+    return best if close else match.group(0)
 
 
 @dataclass(frozen=True)
@@ -159,8 +175,19 @@ def booking_dates(message: Message, today: dt.date) -> list[dt.date]:
             continue
         if any(start <= match.start < end for start, end, _ in births):
             continue
+        if _NOT_BEFORE.search(text[:match.start]) or _NOT_AFTER.match(text[match.end:]):
+            continue  # "bukan kamis", "kamis ada rapat": the day that is not meant
         dates.append(_recently_passed(dt.date.fromisoformat(match.value), match.text, today))
     return dates
+
+
+# A day named only to be ruled out: "bukan kamis, jumat", "jumat aja, kamis ada rapat".
+_NOT_BEFORE = re.compile(
+    r"(?<!\w)(?:bukan|jangan|selain|kecuali|not)\s*(?:hari\s*|tanggal\s*|tgl\s*)?$", re.I)
+_NOT_AFTER = re.compile(
+    r"\s*(?:(?:saya|sy|aku|gw)\s*)?(?:ada|lagi|sedang|lg)?\s*(?:rapat|acara|kerja|urusan|dinas"
+    r"|kondangan)|\s*(?:saya|sy|aku|gw)?\s*(?:gak|ga|tidak|nggak|ngga|gk|tdk|ndak)\s*bisa"
+    r"|\s*(?:sibuk|penuh|can'?t|cannot)", re.I)
 
 
 def _recently_passed(day: dt.date, typed: str, today: dt.date) -> dt.date:
@@ -177,6 +204,21 @@ def _recently_passed(day: dt.date, typed: str, today: dt.date) -> dt.date:
     except ValueError:
         return day
     return earlier if (today - earlier).days <= 90 else day
+
+
+_WEEK_ONLY = re.compile(r"(?<!\w)(?:minggu|pekan|mgg)\s*(?:depan|dpn|ngajeng|payun)(?!\w)"
+                        r"|next week", re.I)
+_WEEKDAY_WORD = re.compile(r"(?<!\w)(?:senin|senen|selasa|rabu|rebo|kamis|kemis|jum'?at|sabtu"
+                           r"|monday|tuesday|wednesday|thursday|friday|tgl|tanggal|\d)", re.I)
+
+
+def names_a_week_only(message: Message) -> bool:
+    """Whether the message names a week and no day in it ("minggu depan").
+
+    The applicant has a week in mind, not a date.
+    """
+    return (not message.is_payload and bool(_WEEK_ONLY.search(message.text))
+            and not _WEEKDAY_WORD.search(_WEEK_ONLY.sub(" ", message.text)))
 
 
 def booking_times(message: Message, today: dt.date) -> list[dt.time]:
@@ -210,7 +252,9 @@ def birth_date(message: Message, today: dt.date, asked: bool) -> dt.date | None:
     match = _DMY.search(text)
     if match:
         return _dmy(match, today)
-    dates = [m for m in extract_temporal(text, today) if m.entity == "date"]
+    # Only a date written with its year: "jumat" or "besok" is no date of birth.
+    dates = [m for m in extract_temporal(text, today)
+             if m.entity == "date" and re.search(r"\d{4}|'\d{2}", m.text)]
     return dt.date.fromisoformat(dates[0].value) if dates else None
 
 
@@ -227,6 +271,34 @@ def nik(message: Message) -> str | None:
     return re.sub(r"\D", "", match.group(1)) if match else None
 
 
+_CODE_PART = r"([2-9A-HJKMNP-Za-hjkmnp-z]{4})"
+_CODE = re.compile(rf"(?<![0-9A-Za-z]){_CODE_PART}[\s-]?{_CODE_PART}(?![0-9A-Za-z])")
+
+
+def booking_code(message: Message) -> str | None:
+    """A booking code as the NLU found it, or typed with a space or in lower case.
+
+    "erkd q6uq" counts; only a code whose check character agrees does.
+    """
+    value = message.entity("booking_code")
+    if value:
+        return str(value)
+    for match in _CODE.finditer(message.text):
+        code = (match.group(1) + match.group(2)).upper()
+        if is_valid_code(code):
+            return code
+    return None
+
+
+def person_blocks(text: str) -> list[str]:
+    """The text cut after each NIK: one piece per person when several are typed at once."""
+    blocks, start = [], 0
+    for match in _NIK.finditer(text):
+        blocks.append(text[start:match.end()])
+        start = match.end()
+    return blocks
+
+
 def digits_answer(message: Message) -> str | None:
     """The digits of an answer to the NIK question that is mostly digits (maybe wrong)."""
     digits = re.sub(r"\D", "", message.text)
@@ -235,15 +307,17 @@ def digits_answer(message: Message) -> str | None:
 
 # --- how many people ----------------------------------------------------------------
 _COUNT_NUMBER_WORDS = {"satu": 1, "se": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5,
-                       "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9, "sepuluh": 10}
+                       "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9, "sepuluh": 10,
+                       "two": 2, "three": 3, "four": 4}
 _GROUP_WORDS = {"berdua": 2, "berduaan": 2, "bertiga": 3, "berempat": 4, "berlima": 5,
                 "berenam": 6, "bertujuh": 7, "sekeluarga": None}
-_SELF = r"(?:saya|sy|sya|aku|aq|ak|gw|gue|gua|ane|aye|abdi|kula|kulo|w|me|myself|i)"
-_ONLY = (r"(?:aja|ajah|aj|aje|saja|mawon|wae|bae|doang|doank|dong|sendiri|sndiri|sendirian"
+_SELF = r"(?:saya|sy|sya|aku|aq|ak|gw|gue|gua|ane|aye|abdi|kula|kulo|ambo|awak|w|me|myself|i)"
+_ONLY = (r"(?:aja|ajah|aj|aje|saja|se|mawon|wae|bae|doang|doank|dong|sendiri|sndiri|sendirian"
          r"|only|just|cuma|cm|hanya|tok|thok)")
 _ALONE = re.compile(
     rf"(?<!\w)(?:sendiri|sndiri|sndri|sendri|sendirian|seorang|1\s*org|1\s*orang|satu\s*orang"
-    rf"|nyalira|piyambak\w*|dewek|sorangan|alone|by\s+myself|one\s+person|only\s+one"
+    rf"|nyalira|piyambak\w*|dewek|sorangan|surang|sorang|alone|by\s+myself|one\s+person"
+    rf"|only\s+one|sndr"
     rf"|solo|just\s+me|only\s+me|me\s+only|myself|just\s+myself|cuma\s+{_SELF}"
     rf"|hanya\s+{_SELF}|{_SELF}\s+{_ONLY})(?!\w)", re.I)
 _N_PEOPLE = re.compile(r"(?<![\w/.:-])(\d{1,2}|satu|dua|tiga|empat|lima|enam|tujuh|delapan"
@@ -253,10 +327,14 @@ _N_PEOPLE = re.compile(r"(?<![\w/.:-])(\d{1,2}|satu|dua|tiga|empat|lima|enam|tuj
 _RELATIVES = (r"istri|isteri|bini|suami|laki|anak|anakku|anak2|bocil|ibu|bapak|ayah|mama|mamah"
               r"|papa|papah|ortu|nyokap|bokap|adik|adek|ade|kakak|kaka|kk|mertua|nenek|kakek"
               r"|om|tante|keponakan|ponakan|teman|temen|pacar|cucu|wife|husband|son|daughter|kid"
-              r"|kids|mom|dad")
+              r"|kids|children|child|mom|dad|mother|father|garwa|bojo|putra|putri|simbah|mbah"
+              r"|eyang|rayi|raka|pamajikan|salaki|budak|uda|uni|amak|apak")
+# "sama istri", "and our 2 kids", "kaliyan garwa" (Javanese), "jeung pamajikan" (Sundanese)
 _WITH_RELATIVES = re.compile(
-    rf"(?:sama|sm|ama|dan|dgn|dengan|bareng|brg|plus|\+|&|with|and|,)\s*"
-    rf"(?:(\d|satu|dua|tiga|empat|se)\s*)?(?:orang\s+)?({_RELATIVES})(?!\w)", re.I)
+    rf"(?:sama|sm|ama|dan|dgn|dengan|bareng|brg|plus|\+|&|with|and|,|kaliyan|kalih|karo"
+    rf"|sareng|jeung|samo)\s*(?:(?:my|our|the|his|her)\s+)?"
+    rf"(?:(\d|satu|dua|tiga|empat|se|two|three|four)\s*)?(?:orang\s+)?({_RELATIVES})(?!\w)",
+    re.I)
 
 
 def applicant_count(message: Message, asked: bool) -> int | None:
@@ -313,8 +391,13 @@ _SERVICE_WORDS = (
     ("rusak", r"rusak|sobek|robek|basah|kena air|kebakar|terbakar|damaged|broken|lecek|sobek2"),
     ("penggantian", r"ganti|penggantian|gantian|perpanjang\w*|panjangin|habis|abis|expired?"
                     r"|kadaluar?sa|kedaluwarsa|kadaluwarsa|penuh|mati|renew\w*|lama"),
-    ("baru", r"baru|pertama|pertama kali|bikin|buat|pembuatan|new|belum pernah punya|enggal"
-             r"|anyar|first"),
+    ("baru", r"baru|pertama|pertama kali|bikin|buat\s+paspor|pembuatan|new|belum pernah punya"
+             r"|enggal|anyar|first"),
+)
+# Vowel-less abbreviations typed in a hurry, read in a message about the passport.
+_SERVICE_ABBREVIATIONS = (
+    ("baru", r"bru|br|baruu"), ("hilang", r"ilng|hlg|hlng|ilg|ilang2"),
+    ("rusak", r"rsk|rusk|rsak"), ("penggantian", r"prpnjg|perpnjg|prpjg|pnjg|gnti|gnt"),
 )
 _STRONG_SERVICE_WORDS = (
     ("hilang", r"hilang|kehilangan|kecurian|dicuri|kecopetan"),
@@ -323,7 +406,7 @@ _STRONG_SERVICE_WORDS = (
 )
 _PASSPORT_WORDS = (
     ("biasa", r"biasa|non[\s-]?elektronik|non[\s-]?e[\s-]?paspor|manual|konvensional|regular"
-              r"|reguler|ordinary|normal|standard|standar|yang murah|yg murah|non[\s-]?chip"),
+              r"|reguler|ordinary|normal|standard|standar|yang murah|yg murah|non[\s-]?chip|biaso"),
     ("elektronik", r"elektronik|elektronic|electronic|e[\s-]?paspor|e[\s-]?pasport"
                    r"|e[\s-]?passport|chip|epaspor"),
 )
@@ -355,6 +438,8 @@ def service_type(message: Message, asked: bool) -> str | None:
     else:
         table = _STRONG_SERVICE_WORDS
     found = _pick(text, table) or (_near_word(text, table) if asked else None)
+    if found is None and table is _SERVICE_WORDS:
+        found = _pick(text, _SERVICE_ABBREVIATIONS)  # "mw dftr paspr bru"
     if found:
         return found
     return str(value) if value in ("baru", "penggantian", "hilang", "rusak") else None

@@ -125,6 +125,7 @@ _YES = re.compile(
     r"|betul|btl|betol|udah benar|sudah benar|sdh benar|udh bener|setuju|lanjut|gas|gass+"
     r"|mantap|confirm|konfirmasi|correct|right|yes please|boleh|pas|cocok|sesuai|fix|yakin"
     r"|leres|muhun|nggih|enggih|inggih|iye|sampun|mangga|monggo|yes correct|that's right"
+    r"|iyo|alah bana|bana|olo|eh iyo"
     r"|👍|👌|🙏|✅"
     r"|ya\s*udah|ya\s*sudah|udah|sudah|sdh|udh|ok\s*deh|oke\s*deh)"
     r"(?:[\s,.!]+(?:benar|bener|betul|sudah|udah|semua|semuanya|kak|ka|min|pak|bu|mas|mbak|dong"
@@ -138,7 +139,7 @@ _NO = re.compile(r"^\s*(?:tidak|tdk|gak|ga|nggak|enggak|engga|no|nope|bukan|sala
 # A reply opening with a yes word ("iya pindahin", "ok gas daftarin") confirms, unless a
 # doubt follows ("ya tapi…", "iya, eh jangan").
 _YES_START = re.compile(r"^\s*(?:y|ya+|iya+|iy|yes|yess|yup|yoi|ok+|oke+|okey|okay|sip+|siap|benar"
-                        r"|yakin|leres|muhun|nggih|enggih|inggih|iye|sampun|mangga|monggo"
+                        r"|yakin|leres|muhun|nggih|enggih|inggih|iye|sampun|mangga|monggo|iyo|olo"
                         r"|bener|betul|setuju|lanjut|gas+|boleh|mantap|ya\s*udah|ya\s*sudah)"
                         r"(?!\w)", re.I)
 _DOUBT = re.compile(r"(?<!\w)(?:tidak|tdk|gak|ga|nggak|enggak|bukan|salah|tapi|tp|ganti|ubah"

@@ -34,7 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 # with a single reading belong here ("kk" is both "kakak" and "Kartu Keluarga": left out).
 _STANDARD_FORMS: dict[str, tuple[str, ...]] = {
     "saya": ("sy", "sya", "saia", "aq", "aku", "gw", "gue", "gua", "ane", "aye", "abdi", "kula",
-             "kulo"),
+             "kulo", "ambo"),
     "mau": ("mo", "mw", "mao", "mauu", "bade", "badhe", "arep"),
     "bisa": ("bs", "bsa", "bisaa"),
     "gimana": ("gmn", "gmna", "gmana", "gimn"),
