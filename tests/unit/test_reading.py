@@ -6,10 +6,15 @@ import datetime as dt
 
 import pytest
 
+from antrean.codes import new_code
+
 from actions.reading import (
     Message,
     applicant_count,
     birth_date,
+    booking_code,
+    names_a_week_only,
+    person_blocks,
     booking_dates,
     booking_times,
     indifferent,
@@ -154,3 +159,36 @@ def test_yes_and_no_at_the_summary(text, yes, no):
 def test_a_nik_typed_in_groups():
     assert nik(Message("NIK saya 3171 0145 0595 0007")) == "3171014505950007"
     assert nik(Message("0812-9900-4406")) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("eh tanggalnya jumat aja, kamis ada rapat", "2026-12-04"),
+    ("kamis gak bisa, jumat aja", "2026-12-04"), ("jumt dpn", "2026-12-11"),
+    ("kmis", "2026-12-03"),
+])
+def test_the_day_meant_among_several_or_with_a_slip(text, expected):
+    assert [d.isoformat() for d in booking_dates(Message(text), TODAY)] == [expected]
+
+
+def test_a_week_alone_is_no_date():
+    assert names_a_week_only(Message("minggu depan aja"))
+    assert not names_a_week_only(Message("senin minggu depan"))
+
+
+def test_no_date_of_birth_without_its_year():
+    assert birth_date(Message("jumat"), TODAY, asked=True) is None
+
+
+def test_a_booking_code_typed_with_a_space_or_in_lower_case():
+    code = new_code()
+    assert booking_code(Message(f"kodenya {code[:4].lower()} {code[4:].lower()}")) == code
+    assert booking_code(Message("ambilkan antrian buat saya")) is None
+
+
+def test_several_people_in_one_message_are_cut_after_each_nik():
+    text = ("1. Nama: Yuni Astuti\nTgl lahir: 03-04-1993\nNIK: 3171024304930714\n"
+            "2. Nama: Bagas Prakoso\nTgl lahir: 11-12-1991\nNIK: 3171021112910715")
+    blocks = person_blocks(text)
+    assert [introduced_name(Message(b)) for b in blocks] == ["Yuni Astuti", "Bagas Prakoso"]
+    assert [birth_date(Message(b), TODAY, asked=False) for b in blocks] == [
+        dt.date(1993, 4, 3), dt.date(1991, 12, 11)]
