@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from antrean.notice_config import NoticeConfig, NoticeConfigError, parse_notices
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "office.yml"
 
@@ -97,6 +99,8 @@ class OfficeConfig:
     # Short answers to the questions people ask besides booking ("bisa diwakilkan?",
     # "naik busway turun mana?"), by topic; staff keep them current (office.yml "facts").
     facts: Mapping[str, str] = field(default_factory=dict)
+    # Messages the office sends first (office.yml "notices"); None: none are sent.
+    notices: NoticeConfig | None = None
     source: str = field(default="<dict>", compare=False)
 
 
@@ -253,6 +257,7 @@ def parse_config(data: Any, source: str = "<dict>") -> OfficeConfig:
         elderly_min_age=priority.integer("elderly_min_age", 1),
         child_max_age=priority.integer("child_max_age", 0),
         facts=_facts(root),
+        notices=_notices(root),
         source=source,
     )
 
@@ -263,6 +268,15 @@ def _facts(root: _Reader) -> dict[str, str]:
         return {}
     facts = root.section("facts")
     return {str(topic): facts.text(str(topic)) for topic in facts.data}
+
+
+def _notices(root: _Reader) -> NoticeConfig | None:
+    if "notices" not in root.data:
+        return None
+    try:
+        return parse_notices(root.data["notices"])
+    except NoticeConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:

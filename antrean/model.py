@@ -125,6 +125,11 @@ class StaffBooking:
     applicants: tuple[Applicant, ...]
     anonymised_at: dt.datetime | None = None
     applicant_count: int | None = None
+    attendance_confirmed_at: dt.datetime | None = None  # tapped "Saya datang"
+    created_at: dt.datetime | None = None
+
+    def created_at_before(self, moment: dt.datetime) -> bool:
+        return self.created_at is not None and self.created_at < moment
 
     @property
     def size(self) -> int:
@@ -180,3 +185,42 @@ class NikRelease:
     reason: str
     released_by: str
     released_at: dt.datetime
+
+
+class NoticeKind(str, enum.Enum):
+    """Messages the office sends first (``antrean.notices``)."""
+
+    REMINDER = "reminder"  # the day before the booked date
+    CLOSURE = "closure"  # staff closed the booked date
+
+
+class NoticeState(str, enum.Enum):
+    PENDING = "pending"  # waiting for its time, or for a retry
+    SENT = "sent"  # the Graph API accepted it
+    FAILED = "failed"  # given up (a permanent error, or too many tries)
+    CANCELLED = "cancelled"  # no longer due: booking cancelled or moved, date reopened, opt-out
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One row of the outbox: a message owed to a booking's own number."""
+
+    id: int
+    booking_id: int
+    kind: NoticeKind
+    service_date: dt.date
+    phone: str
+    parameters: dict  # the template's values (code, day, date, time, people, reason, options)
+    state: NoticeState
+    attempts: int
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    lease_token: str | None = None
+    sent_at: dt.datetime | None = None
+    sent_as: str | None = None  # "template" or "text"
+    wamid: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    delivery: str | None = None  # newest delivery report: sent / delivered / read / failed
+    delivery_at: dt.datetime | None = None
+    cancel_reason: str | None = None

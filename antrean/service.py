@@ -352,6 +352,39 @@ class BookingService:
         assert moved is not None
         return Rescheduled(moved, previous=booking.slot)
 
+    def move_for_closure(self, code: str, day: dt.date, time: dt.time) -> RescheduleOutcome:
+        """Move a booking off a date staff closed, keeping its one reschedule.
+
+        Only while the booking's own date is closed by staff (a closure notice offered the
+        new slot); the new slot is checked like any other, places included. A booking that
+        is not (or no longer) on a staff-closed date is ``BookingNotFound``: the offer no
+        longer stands, and the applicant can use the normal reschedule.
+        """
+        booking = self.find_by_code(code)
+        if booking is None or not booking.is_active:
+            return BookingNotFound()
+        with self.store.transaction() as tx:
+            closed = tx.staff_closures(booking.slot.date, booking.slot.date)
+        if booking.slot.date not in closed or booking.slot.date < self.today():
+            return BookingNotFound()
+        target = SlotRef(day, time)
+        problem = self.check_slot(day, time)
+        if problem:
+            return problem
+        try:
+            with self.store.transaction() as tx:
+                self._take(tx, target, booking.size)
+                if not tx.move_booking_uncounted(booking.code, booking.slot, target, self.now()):
+                    raise _Rollback(BookingNotFound())
+                tx.release_places(booking.slot, booking.size)
+        except _Rollback as refused:
+            return self._explain(refused.outcome, booking.size)
+        log.info("moved %s off a closed date for %s", mask_code(booking.code),
+                 mask_phone(booking.phone))
+        moved = self.find_by_code(booking.code)
+        assert moved is not None
+        return Rescheduled(moved, previous=booking.slot)
+
 
 def _with_alternatives(
     refusal: DayClosed | OutsideWindow, alternatives: tuple[SlotAvailability, ...]

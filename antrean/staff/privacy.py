@@ -92,6 +92,8 @@ def apply_retention(
                 result.applicants += tx.staff.anonymise(part, service.now())
         with service.store.transaction() as tx:
             result.handoffs = tx.staff.old_handoffs(cutoff, remove=True)
+            # When a number last wrote (the reminders' 24-hour window); opt-outs stay.
+            tx.outbox.forget_contacts_before(cutoff)
 
     if whatsapp_url is not None:
         try:

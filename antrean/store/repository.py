@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from antrean.model import Applicant, Booking, BookingStatus, HandoffRequest, SlotRef
 from antrean.store.access_queries import AccessQueries
+from antrean.store.outbox_queries import OutboxQueries
 from antrean.store.staff_queries import StaffQueries
 from antrean.store.tables import (
     applicants,
@@ -51,6 +52,11 @@ class StoreSession:
     def access(self) -> AccessQueries:
         """Failed code look-ups, notices owed to a booking's number, released NIKs."""
         return AccessQueries(self.conn)
+
+    @property
+    def outbox(self) -> OutboxQueries:
+        """Reminders and closure notices owed to bookings' numbers, and those numbers."""
+        return OutboxQueries(self.conn)
 
     # --- calendar data -------------------------------------------------------------
     def staff_closures(self, first: dt.date, last: dt.date) -> dict[dt.date, str]:
@@ -257,6 +263,28 @@ class StoreSession:
             )
         )
         return result.rowcount == 1
+
+    def move_booking_uncounted(self, code: str, from_slot: SlotRef, slot: SlotRef,
+                               now: dt.datetime) -> bool:
+        """Move an active booking still at ``from_slot`` without counting a reschedule.
+
+        For a move the office caused (its date closed); False if it changed meanwhile.
+        """
+        result = self.conn.execute(
+            update(bookings)
+            .where(
+                bookings.c.code == code,
+                bookings.c.status == BookingStatus.ACTIVE.value,
+                bookings.c.service_date == from_slot.date,
+                bookings.c.slot_time == from_slot.time,
+            )
+            .values(service_date=slot.date, slot_time=slot.time, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    def booking_id(self, code: str) -> int | None:
+        return self.conn.execute(
+            select(bookings.c.id).where(bookings.c.code == code)).scalar_one_or_none()
 
     def open_handoff(self, phone: str) -> HandoffRequest | None:
         row = self.conn.execute(

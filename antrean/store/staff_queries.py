@@ -16,7 +16,13 @@ from sqlalchemy.engine import Connection
 
 from antrean.model import Applicant, Attendance, BookingStatus, DayCounts, SlotRef, StaffBooking
 from antrean.store.engine import create_store_engine
-from antrean.store.tables import WHATSAPP_TABLES, applicants, bookings, handoff_requests
+from antrean.store.tables import (
+    WHATSAPP_TABLES,
+    applicants,
+    bookings,
+    handoff_requests,
+    notice_outbox,
+)
 
 CHUNK = 500  # ids per statement: well under every backend's limit of bound parameters
 
@@ -156,6 +162,13 @@ class StaffQueries:
                     .where(bookings.c.id.in_(ids))
                     .values(phone="", active_phone=None, anonymised_at=now, applicant_count=size)
                 )
+            # The notices keep their state and delivery for the reports, not the number
+            # or the people's names.
+            self.conn.execute(
+                update(notice_outbox)
+                .where(notice_outbox.c.booking_id.in_(part))
+                .values(phone="", parameters="{}")
+            )
             # A booking still "active" after its date has simply been served or missed.
             self.conn.execute(
                 update(bookings)
@@ -211,6 +224,8 @@ class StaffQueries:
                 applicants=tuple(people.get(r.id, ())),
                 anonymised_at=r.anonymised_at,
                 applicant_count=r.applicant_count,
+                attendance_confirmed_at=r.attendance_confirmed_at,
+                created_at=r.created_at,
             )
             for r in rows
         ]

@@ -89,6 +89,8 @@ bookings = Table(
     # the applicant rows deleted, and their number kept here for the reports.
     Column("anonymised_at", AwareDateTime),
     Column("applicant_count", Integer),
+    # The applicant tapped "Saya datang" on the reminder (migration 0007).
+    Column("attendance_confirmed_at", AwareDateTime),
     Index("ix_bookings_service_date", "service_date"),
     Index("ix_bookings_phone", "phone"),
 )
@@ -263,4 +265,56 @@ nik_releases = Table(
     Column("released_by", String(64), nullable=False),
     Column("released_at", AwareDateTime, nullable=False),
     Index("ix_nik_releases_released_at", "released_at"),
+)
+
+
+# --- messages the office sends first (antrean/notices.py, migration 0007) -----------------
+# The outbox: one row per booking, kind and service date (a moved booking is reminded of its
+# new date). A sender claims a row with a lease (``lease_token`` / ``lease_until``) by a
+# conditional update, posts it to the Graph API and records the outcome under the same token,
+# so several senders never post one row twice. Personal data (the number, the people's names
+# in ``parameters``) goes with the booking: ON DELETE CASCADE and the retention's anonymising.
+notice_outbox = Table(
+    "notice_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(16), nullable=False),  # "reminder" or "closure"
+    Column("service_date", Date, nullable=False),  # the booked date the notice is about
+    Column("phone", String(64), nullable=False),  # the booking's own number
+    # The template's values as JSON ({"code": …, "people": …, "options": […]}).
+    Column("parameters", Text, nullable=False),
+    # pending → sent | failed | cancelled (booking gone or moved, date reopened, opted out)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", AwareDateTime, nullable=False),
+    Column("lease_token", String(32)),
+    Column("lease_until", AwareDateTime),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("sent_at", AwareDateTime),
+    Column("sent_as", String(16)),  # "template" or "text" (inside the 24-hour window)
+    Column("wamid", String(255)),  # the Graph API's id of the sent message
+    Column("error_code", Integer),  # Meta's code of the last failure, e.g. 131026
+    Column("error_title", String(255)),
+    # The newest delivery report (sent / delivered / read / failed) and when it came.
+    Column("delivery", String(16)),
+    Column("delivery_at", AwareDateTime),
+    Column("cancel_reason", String(32)),
+    UniqueConstraint("booking_id", "kind", "service_date",
+                     name="uq_notice_outbox_booking_id_kind_service_date"),
+    Index("ix_notice_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_notice_outbox_wamid", "wamid"),
+    Index("ix_notice_outbox_service_date", "service_date"),
+)
+
+# Per WhatsApp number: when it last wrote to us (the 24-hour customer-service window) and
+# whether it asked for no more reminders ("BERHENTI"; "MULAI" clears it).
+notice_contacts = Table(
+    "notice_contacts",
+    metadata,
+    Column("phone", String(64), primary_key=True),
+    Column("last_inbound_at", AwareDateTime),
+    Column("reminders_off_at", AwareDateTime),
 )
