@@ -252,7 +252,10 @@ def build_children(args: argparse.Namespace, env: dict[str, str], model: Path,
         Child("front-router",
               [*router, "--name", "front", "--listen", f"{host}:{args.port}",
                "--backends", ",".join(f"127.0.0.1:{p}" for p in rasa_ports),
-               "--health-path", "/", "--affinity", "whatsapp"],
+               # The WhatsApp channel's readiness answers 503 while its database does not
+               # answer, so the router stops sending to that process (issue 14).
+               "--health-path", "/" if args.rest_only else "/webhooks/whatsapp/",
+               "--affinity", "whatsapp"],
               env, f"http://127.0.0.1:{args.port}/_router/health",
               log_dir / "router-front.log"),
     ]
