@@ -31,6 +31,7 @@ from actions.form_state import (
     FRESH_ANSWER_INTENTS,
     PERSON_SLOTS,
     SCHEDULE_SLOTS,
+    STOP,
     applicants_of,
     group_size,
     is_fresh_answer,
@@ -55,6 +56,9 @@ EXTRA_SLOTS = ("applicants", "skip_next_question")
 _WAIT = re.compile(r"(?<!\w)(?:bentar|sebentar|sbntr|bntr|tunggu\w*|wait"
                    r"|nanti\s+(?:saya|sy|aku)|(?:cari|ambil|cek|lihat|liat)\s+(?:\w+\s+)?dulu)(?!\w)",
                    re.I)
+# "gak tau", "nggak ngerti": not knowing the answer, which is no wish to stop.
+_DONT_KNOW = re.compile(r"(?<!\w)(?:tau|tahu|ngerti|mengerti|paham|yakin|bingung|ngerti2)(?!\w)",
+                        re.I)
 # "lupa NIK-nya", "ga tau nik": where the NIK is written.
 _NO_NIK = re.compile(r"(?<!\w)(?:lupa|gatau|ga tau|gak tau|tidak tahu|nggak tahu|ga punya|gak punya"
                      r"|tidak punya|belum punya|ga ada|gak ada|ngga ada|hilang)(?!\w)", re.I)
@@ -295,6 +299,12 @@ class ValidateBookingForm(FormValidationAction):
         if asked == "nik" and _NO_NIK.search(message.text):
             dispatcher.utter_message(response="utter_where_is_the_nik")
             return {asked: None, "skip_next_question": True}
+        if (message.intent == "deny" and asked != "confirmed" and _DONT_KNOW.search(message.text)
+                and not STOP.search(message.text)):
+            # "gak tau", "nggak ngerti" to a question is no wish to stop: help, ask again
+            dispatcher.utter_message(response=INVALID_ANSWER[asked],
+                                     maximum=get_config().booking.max_applicants)
+            return {asked: None}
         if message.intent not in FRESH_ANSWER_INTENTS or looks_like_question(message):
             return {}
         if message.intent in ("inform", "nlu_fallback", "") or asked == "confirmed":

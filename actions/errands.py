@@ -43,6 +43,10 @@ TOPICS: tuple[tuple[str, str], ...] = (
     ("walk_in", r"walk[\s-]?in|tanpa (?:antri|antre|daftar|booking)\w*|langsung datang|harus daftar"
                 r"|perlu daftar|wajib daftar|need (?:to make )?an appointment|appointment first"),
     ("renewal", r"perpanjang\w*|panjangin|renew\w*"),
+    ("waiting", r"antri\w* berapa lama|lama antri\w*|nunggu berapa lama|lama nunggu"
+                r"|waktu tunggu|berapa lama (?:di|dikantor|prosesnya di)"),
+    ("contact", r"nomor (?:telepon|telp|tlp|hp|wa|whatsapp|kantor)|no\.? ?(?:telp|tlp|hp|wa)"
+                r"|kontak|contact|hotline|call center|email kantor"),
     ("processing_time", r"hari itu juga|hari yang sama|hari yg sama|sehari jadi|same day|kilat"
                         r"|percepatan|ekspres|express|berapa lama|brp lama|kapan jadi\w*"
                         r"|berapa hari\w*|jadinya kapan"

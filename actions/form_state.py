@@ -32,6 +32,11 @@ _QUESTION_START = re.compile(
     r"|kalau|kalo|klo|how|what|when|where|why|can|is|are|do|does)(?!\w)", re.I)
 
 
+# "gak jadi", "batal", "ga usah": the applicant stops what is going on.
+STOP = re.compile(r"(?<!\w)(?:(?:tidak|tdk|gak|ga|gk|nggak|enggak|engga|g)\s*(?:jadi|usah)"
+                   r"|batal\w*|cancel\w*|gajadi|gak\s*mau|ga\s*mau)(?!\w)", re.I)
+
+
 def latest(tracker: Tracker) -> Message:
     """The latest applicant message with its intent and entities."""
     parsed = tracker.latest_message or {}

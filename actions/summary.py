@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import labels
 from actions.form_questions import FormQuestion
-from actions.form_state import applicants_of, latest
+from actions.form_state import STOP, applicants_of, latest
 from actions.presenters import Reply, choices, refusal_reply
 from actions.reading import Message, birth_date, nik
 from actions.reading_replies import answered_name, introduced_name, says_no, says_yes
@@ -40,9 +40,6 @@ _FIELD_WORDS = (
     ("service_type", r"layanan|layanannya"),
     ("passport_type", r"jenis|jenisnya|tipe|elektronik\s*atau\s*biasa"),
 )
-_STOP = re.compile(r"(?<!\w)(?:(?:tidak|tdk|gak|ga|gk|nggak|enggak|engga|g)\s*(?:jadi|usah)"
-                   r"|batal\w*|cancel\w*|gajadi|gak\s*mau|ga\s*mau)(?!\w)", re.I)
-
 
 def _named_field(message: Message) -> str | None:
     field = message.entity("field")
@@ -109,7 +106,7 @@ def read_summary_reply(message: Message, read: dict[str, Any], tracker: Tracker,
         return {}
     if tracker.active_loop_name == "reschedule_form" and says_no(message):
         return {}  # "tidak": the booking stays as it was (the rules keep it)
-    if _STOP.search(message.text):
+    if STOP.search(message.text):
         return {}  # "gak jadi": the rules stop the booking
     if tracker.active_loop_name != "reschedule_form":
         person = _person_correction(message, tracker, dispatcher)

@@ -521,3 +521,12 @@ def test_a_moment_or_a_missing_nik_keeps_the_question_open_without_not_understoo
     values, messages = run_form(text, "nik", slots)
     assert responses(messages) == [response]
     assert values["nik"] is None and values["skip_next_question"] is True
+
+
+def test_not_knowing_an_answer_is_helped_not_taken_as_stopping(action_env):
+    values, messages = run_form("gak tau, bingung", "passport_type", intent="deny")
+    assert values == {"passport_type": None}
+    assert responses(messages) == ["utter_invalid_passport_type"]
+    # "gak jadi" still stops: nothing is read, the rules drop the booking
+    values, messages = run_form("gak jadi deh", "passport_type", intent="deny")
+    assert values == {} and messages == []
