@@ -31,7 +31,14 @@ from antrean.indonesian import (
     join_names,
 )
 from antrean.masking import mask_code, mask_phone
-from antrean.model import BookingStatus, Notice, NoticeKind, SlotRef, StaffBooking
+from antrean.model import (
+    BookingStatus,
+    Notice,
+    NoticeKind,
+    NoticeState,
+    SlotRef,
+    StaffBooking,
+)
 from antrean.notice_config import NoticeConfig, Template
 from antrean.outcomes import BookingNotFound, Refusal, Rescheduled
 from antrean.service import BookingService
@@ -221,6 +228,15 @@ class NoticeOutbox:
                                                           notice.service_date):
             return "date_reopened"
         return None
+
+    def pending_due(self) -> list[OutboundNotice]:
+        """The pending notices due now, as they would go out as templates (a preview)."""
+        now = self.service.now()
+        with self.service.store.transaction() as tx:
+            found = tx.outbox.notices(self.service.today(),
+                                      self.service.today() + dt.timedelta(days=31))
+        return [self._outbound(n, as_text=False) for n in found
+                if n.state is NoticeState.PENDING and n.next_attempt_at <= now]
 
     def _outbound(self, notice: Notice, as_text: bool) -> OutboundNotice:
         template = self.config.templates[notice.kind.value]

@@ -37,6 +37,7 @@ from addons.whatsapp.dedup import MessageStore
 from addons.whatsapp.dispatch import SenderQueues, gc_paused
 from addons.whatsapp.formatting import MenuMemory
 from addons.whatsapp.graph_client import GraphClient
+from addons.whatsapp.notice_replies import NoticeDesk
 from addons.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from addons.whatsapp.payload import (
     InboundMessage,
@@ -74,6 +75,8 @@ class WhatsAppInput(InputChannel):
         store: Processed message ids and delivery reports; built from the settings if
             not given.
         client: The Graph API client; built from the settings if not given.
+        notices: The notice desk (``notice_replies.py``); on the channel's database if
+            not given.
     """
 
     def __init__(
@@ -81,9 +84,13 @@ class WhatsAppInput(InputChannel):
         settings: WhatsAppSettings,
         store: MessageStore | None = None,
         client: GraphClient | None = None,
+        notices: NoticeDesk | None = None,
     ) -> None:
         self.settings = settings
         self.client = client or GraphClient(settings)
+        # Answers to the office's notices (taps, BERHENTI/MULAI), before the bot.
+        self.notices = notices or NoticeDesk.from_env(settings.dedup_db_url,
+                                                      settings.store_timeout_s)
         self.store = store or MessageStore(
             settings.dedup_db_url,
             ttl=dt.timedelta(days=settings.dedup_ttl_days),
@@ -359,6 +366,10 @@ class WhatsAppInput(InputChannel):
         if message.kind is MessageKind.UNSUPPORTED:
             await output.send_text_message(message.sender_id, self.settings.non_text_reply)
             return
+        reply = await self.notices.answer(message)
+        if reply is not None:
+            await output.send_text_message(message.sender_id, reply)
+            return
         text = message.text or ""
         if message.kind is MessageKind.TEXT:
             text = self.menus.resolve(message.sender_id, text)
@@ -405,6 +416,7 @@ class WhatsAppInput(InputChannel):
             )
         if len(statuses) > 100:
             logger.info("WhatsApp: %d more status reports.", len(statuses) - 100)
+        await self.notices.record_statuses(statuses)
         try:
             await self.store.record_statuses(statuses)
         except asyncio.CancelledError:

@@ -48,3 +48,7 @@ def at(service: BookingService, moment: dt.datetime) -> BookingService:
 
 
 __all__ = ["DAY", "EVE", "NOW", "PHONES", "Day", "at", "reserve"]
+
+
+# The channel tests' local Graph API (pytest_httpserver on loopback).
+from tests.channel.conftest import graph, graph_server  # noqa: E402,F401
