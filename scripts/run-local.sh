@@ -16,6 +16,9 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "error: port $port is in use (another action server?): stop it first." >&2
   exit 1
 fi
+# Reminders and closure notices due now (LAW_FIXED_NOW moves "now"): printed as the
+# templates WhatsApp would get, nothing sent (law-notices --print; no WhatsApp number here).
+.venv/bin/python -m addons.whatsapp.scheduler --once --print 2>>"$warnings_log" || true
 .venv/bin/law-rasa --warnings-log "$warnings_log" run actions --actions actions -p "$port" \
   >"$log" 2>&1 &
 actions_pid=$!

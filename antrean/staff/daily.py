@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from antrean import codes
 from antrean.masking import mask_phone
-from antrean.model import Attendance, HandoffRequest, StaffBooking
+from antrean.model import Attendance, HandoffRequest, NoticeKind, StaffBooking
 from antrean.nik import mask_nik
+from antrean.notices import NoticeOutbox, notice_label
 from antrean.service import BookingService
 from antrean.staff.common import (
     StaffContext,
@@ -117,6 +118,21 @@ def _rows(bookings: list[StaffBooking], today: dt.date, phones: bool) -> list[li
     return rows
 
 
+def _messages(ctx: StaffContext, found: list[StaffBooking]) -> dict[str, str]:
+    """Per displayed code: the reminder's and closure notice's fate, and "Saya datang"."""
+    by_booking = NoticeOutbox(ctx.service).notices_of([b.id for b in found]) \
+        if ctx.config.notices is not None else {}
+    labels = {}
+    for booking in found:
+        parts = [f"{'pengingat' if n.kind is NoticeKind.REMINDER else 'penutupan'}: "
+                 f"{notice_label(n)}" for n in by_booking.get(booking.id, [])
+                 if n.service_date == booking.slot.date or n.kind is NoticeKind.CLOSURE]
+        if booking.attendance_confirmed_at is not None:
+            parts.append("\"Saya datang\"")
+        labels[codes.display_code(booking.code)] = "; ".join(parts)
+    return labels
+
+
 @with_context
 def run_list(ctx: StaffContext, args: argparse.Namespace) -> int:
     today = ctx.today()
@@ -132,15 +148,17 @@ def run_list(ctx: StaffContext, args: argparse.Namespace) -> int:
     if not found:
         print("Tidak ada booking.")
         return 0
+    messages = _messages(ctx, found)
     screen = []
     previous = None
     for row in rows:
         same = row[2] == previous
         previous = row[2]
         screen.append(["" if same else row[1], "" if same else row[2], row[4], row[5],
-                       "" if same else f"{row[6]}/{row[7]}", "" if same else row[8]]
+                       "" if same else f"{row[6]}/{row[7]}", "" if same else row[8],
+                       "" if same else messages.get(str(row[2]), "")]
                       + ([] if not args.telepon else ["" if same else row[9]]))
-    headers = ["Jam", "Kode", "Nama", "NIK", "Layanan", "Status"]
+    headers = ["Jam", "Kode", "Nama", "NIK", "Layanan", "Status", "Pesan WhatsApp"]
     headers += ["Telepon"] if args.telepon else []
     print(render_table(headers, screen))
     active = [b for b in found if not b.is_cancelled]

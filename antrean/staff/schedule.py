@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from antrean import calendar
 from antrean.calendar import Closure
 from antrean.indonesian import DAY_NAMES
+from antrean.notices import NoticeOutbox
 from antrean.outcomes import ClosureReason
 from antrean.service import BookingService
 from antrean.staff.common import (
@@ -233,6 +234,11 @@ def run_close(ctx: StaffContext, args: argparse.Namespace) -> int:
     print(f"{long_day_label(day)} ditutup untuk pemesanan baru{replaced}.")
     print(f"Alasan yang disampaikan asisten: {' '.join(args.alasan.split())}")
     _print_change(change, closing=True)
+    if change.bookings and ctx.config.notices is not None:
+        queued = NoticeOutbox(ctx.service).queue_closure(day, " ".join(args.alasan.split()))
+        print(f"  {queued} pemberitahuan penutupan diantrekan ke WhatsApp pemohon (dengan 3 "
+              "tanggal pengganti terdekat); status: antrean daftar "
+              f"{day.isoformat()}. Dibuka lagi sebelum terkirim = dibatalkan.")
     return 0
 
 
@@ -241,6 +247,10 @@ def run_reopen(ctx: StaffContext, args: argparse.Namespace) -> int:
     day = parse_date(args.tanggal, ctx.today())
     reopen_date(ctx.service, day)
     print(f"{long_day_label(day)} dibuka kembali untuk pemesanan.")
+    if ctx.config.notices is not None:
+        cancelled = NoticeOutbox(ctx.service).cancel_closure(day)
+        if cancelled:
+            print(f"  {cancelled} pemberitahuan penutupan yang belum terkirim dibatalkan.")
     return 0
 
 

@@ -63,8 +63,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('bookings') as batch:
-        batch.drop_column('attendance_confirmed_at')
+    # In place (SQLite ≥ 3.35): recreating `bookings` would cascade-delete the applicants.
+    op.drop_column('bookings', 'attendance_confirmed_at')
     op.drop_table('notice_contacts')
     op.drop_index('ix_notice_outbox_service_date', table_name='notice_outbox')
     op.drop_index('ix_notice_outbox_wamid', table_name='notice_outbox')
