@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from antrean import calendar
-from antrean.model import DayCounts
+from antrean.model import Attendance, DayCounts, NoticeKind, NoticeState
+from antrean.notices import NoticeOutbox
 from antrean.service import BookingService
 from antrean.staff.common import (
     StaffContext,
@@ -181,7 +182,47 @@ def run_report(ctx: StaffContext, args: argparse.Namespace) -> int:
             print(f"Laporan per hari ditulis ke {args.csv}.")
         return 0
     print_report(report, ctx.service)
+    if ctx.config.notices is not None:
+        print_reminder_figures(ctx.service, first, last)
     return 0
+
+
+def reminder_figures(service: BookingService, first: dt.date, last: dt.date) -> dict[str, int]:
+    """Reminders over the dates: sent, read, "Saya datang", and no-shows reminded or not."""
+    notices = NoticeOutbox(service).notices_between(first, last)
+    reminded = {n.booking_id for n in notices
+                if n.kind is NoticeKind.REMINDER and n.state is NoticeState.SENT}
+    with service.store.transaction() as tx:
+        booked = [b for day in dt_range(first, last) for b in tx.staff.bookings_on(day)
+                  if not b.is_cancelled]
+    no_show = [b for b in booked if b.attendance is Attendance.NO_SHOW]
+    return {
+        "sent": len(reminded),
+        "read": sum(n.delivery == "read" for n in notices
+                    if n.kind is NoticeKind.REMINDER and n.state is NoticeState.SENT),
+        "failed": sum(n.kind is NoticeKind.REMINDER and n.state is NoticeState.FAILED
+                      for n in notices),
+        "attend": sum(b.attendance_confirmed_at is not None for b in booked),
+        "reminded": sum(b.id in reminded for b in booked),
+        "not_reminded": sum(b.id not in reminded for b in booked),
+        "no_show_reminded": sum(b.id in reminded for b in no_show),
+        "no_show_not_reminded": sum(b.id not in reminded for b in no_show),
+    }
+
+
+def print_reminder_figures(service: BookingService, first: dt.date, last: dt.date) -> None:
+    f = reminder_figures(service, first, last)
+    print("\nPengingat WhatsApp:")
+    print(_line("Terkirim", f"{f['sent']} (dibaca {f['read']}, gagal {f['failed']})"))
+    print(_line("\"Saya datang\"", str(f["attend"])))
+    print(_line("Tidak hadir, diingatkan", f"{f['no_show_reminded']} dari {f['reminded']} "
+                f"({percent(f['no_show_reminded'], f['reminded'])})"))
+    print(_line("Tidak hadir, tanpa pengingat", f"{f['no_show_not_reminded']} dari "
+                f"{f['not_reminded']} ({percent(f['no_show_not_reminded'], f['not_reminded'])})"))
+
+
+def dt_range(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

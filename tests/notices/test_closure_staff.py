@@ -44,3 +44,28 @@ def test_reopening_before_sending_cancels_the_notices(service, run, graph):  # n
     # The date is open again: its bookings get their reminders, never the closure notice.
     send_round(service, graph)
     assert {b["template"]["name"] for b in sent_bodies(graph)} == {"pengingat_antrean"}
+
+
+def test_the_report_counts_reminders_read_confirmed_and_no_shows(service, booked_day, run,  # noqa: F811
+                                                                 graph):
+    from antrean.model import Attendance
+    from antrean.staff.reports import reminder_figures
+    from tests.notices.conftest import EVE, at
+
+    accept_all(graph)
+    send_round(service, graph)
+    outbox = NoticeOutbox(service)
+    first = outbox.notices_between(DAY, DAY)[0]
+    outbox.record_delivery(first.wamid, "read", EVE)
+    outbox.confirm_attendance(booked_day.bookings[0].code, booked_day.bookings[0].phone)
+    later = at(service, EVE + dt.timedelta(days=2))
+    with later.store.transaction() as tx:
+        for booking in (booked_day.bookings[1], booked_day.opted_out):
+            staff_booking = tx.staff.by_code(booking.code)
+            tx.staff.set_attendance(staff_booking.id, Attendance.NO_SHOW, later.now())
+    figures = reminder_figures(later, DAY, DAY)
+    assert figures == {"sent": 5, "read": 1, "failed": 0, "attend": 1, "reminded": 5,
+                       "not_reminded": 1, "no_show_reminded": 1, "no_show_not_reminded": 1}
+    result = run("laporan", "--dari", DAY.isoformat(), "--sampai", DAY.isoformat(),
+                 "--tanpa-percakapan", now=EVE + dt.timedelta(days=2))
+    assert "Pengingat WhatsApp:" in result.out and "Terkirim" in result.out
