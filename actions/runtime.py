@@ -24,8 +24,9 @@ from antrean.settings import Settings
 
 T = TypeVar("T")
 # Seconds an action waits for the booking service to be built (the first use migrates the
-# store); a store that does not answer then gets the apology, not a hang.
-SERVICE_BUILD_DEADLINE_S = 6.0
+# store; law-rasa builds it as the action server starts). A store that does not answer
+# fails sooner by its connect timeout (antrean/store/engine.py); this is a last guard.
+SERVICE_BUILD_DEADLINE_S = 7.0
 
 _lock = threading.Lock()
 _service: BookingService | None = None

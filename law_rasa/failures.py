@@ -43,7 +43,42 @@ log = logging.getLogger("law_rasa.failures")
 def apply() -> None:
     """Both sides of the boundary (each only touches its own library)."""
     answer_failing_actions_on_the_action_server()
+    warm_up_the_action_server()
     answer_when_the_action_server_fails()
+
+
+def warm_up_the_action_server() -> None:
+    """Build the booking service (and upgrade the store) as the action server starts.
+
+    Without it the first applicant of a fresh process waited for the schema upgrade, which on
+    a busy machine can outlast ``ACTION_DEADLINE_S``. Built in a worker thread after the
+    server started; a store that does not answer is only logged (the actions then apologise
+    and try again on their next use).
+    """
+    import rasa_sdk.endpoint
+
+    create_app = rasa_sdk.endpoint.create_app
+
+    def create_app_and_warm_up(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+
+        async def warm_up(*_: Any) -> None:
+            asyncio.get_running_loop().create_task(_build_service())
+
+        app.register_listener(warm_up, "after_server_start")
+        return app
+
+    rasa_sdk.endpoint.create_app = create_app_and_warm_up
+
+
+async def _build_service() -> None:
+    try:
+        from actions.runtime import get_service
+
+        await asyncio.to_thread(get_service)
+    except Exception as exc:  # noqa: BLE001 - the store may be down: the actions apologise
+        log.warning("the booking service could not be built at start-up (%s)",
+                    type(exc).__name__)
 
 
 def _events_after_failure(action_name: str) -> list[dict[str, Any]]:
