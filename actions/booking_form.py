@@ -488,5 +488,17 @@ class ValidateRescheduleForm(ValidateBookingForm):
                              tracker: Tracker, domain: DomainDict) -> list[str]:
         return ["booking_date", "booking_time", "confirmed"]
 
+    async def read_answers(self, dispatcher: CollectingDispatcher,
+                           tracker: Tracker) -> dict[str, Any]:
+        """As for a booking; a new time alone ("jam aja jadi jam 1 siang") keeps the day."""
+        values = await super().read_answers(dispatcher, tracker)
+        code = tracker.get_slot("booking_code")
+        if ("booking_time" in values and "booking_date" not in values
+                and tracker.get_slot("booking_date") is None and code):
+            booking = await call((await booking_service()).find_by_code, code)
+            if booking is not None:
+                values["booking_date"] = booking.slot.date.isoformat()
+        return values
+
 
 __all__ = ["ValidateBookingForm", "ValidateRescheduleForm", "DuplicateNik"]
