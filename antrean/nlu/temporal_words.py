@@ -75,14 +75,14 @@ def parse_number(token: str) -> int | None:
 
 # Weekday spellings -> Python weekday number (Monday = 0).
 WEEKDAYS: dict[str, int] = {
-    "senin": 0, "snin": 0,
-    "selasa": 1, "slasa": 1, "selsa": 1,
-    "rabu": 2, "rebo": 2, "rabo": 2,
-    "kamis": 3, "kemis": 3, "kmis": 3,
+    "senin": 0, "snin": 0, "senen": 0, "snen": 0, "monday": 0,
+    "selasa": 1, "slasa": 1, "selsa": 1, "tuesday": 1,
+    "rabu": 2, "rebo": 2, "rabo": 2, "wednesday": 2,
+    "kamis": 3, "kemis": 3, "kmis": 3, "thursday": 3,
     "jumat": 4, "jum'at": 4, "jum’at": 4, "jum`at": 4, "jumaat": 4, "jum at": 4,
-    "jumad": 4, "jmat": 4, "jmt": 4,
-    "sabtu": 5, "saptu": 5, "sbtu": 5,
-    "minggu": 6, "mingu": 6, "ahad": 6,
+    "jumad": 4, "jmat": 4, "jmt": 4, "friday": 4,
+    "sabtu": 5, "saptu": 5, "sbtu": 5, "saturday": 5,
+    "minggu": 6, "mingu": 6, "ahad": 6, "sunday": 6,
 }
 
 # Month spellings (full, old spelling, abbreviations, English abbreviations) -> month number.
@@ -136,10 +136,10 @@ DAY_OF_MONTH_KEYWORD_RE = r"(?:tanggal|tangal|tanggl|tnggl|tggl|tgl|tg)(?![a-z])
 CLOCK_KEYWORD_RE = r"(?:pukul|pkl|pk|jam|jm)\.?"
 # "lagi", "lg", "lgi" closing "3 hari lagi".
 AGAIN_RE = r"(?:lagi|lgi|lg)(?!\w)"
-NEXT_RE = r"(?:depan|dpn|dpan)(?!\w)"
+NEXT_RE = r"(?:depan|dpn|dpan|ngajeng|payun)(?!\w)"
 WEEK_RE = r"(?:minggu|mgg|pekan)(?!\w)"
 DAY_RE = r"(?:hari|hr|hri)(?!\w)"
-TOMORROW_RE = r"(?:beso+k+|bsk|besuk|bsok|esok)(?!\w)"
+TOMORROW_RE = r"(?:beso+k+|bsk|besuk|bsok|esok|sesuk|mbenjing|tomorrow|tmrw)(?!\w)"
 PAST_RE = r"(?:lalu|kemarin|kemaren|kmrn|kmarin|kmren)(?!\w)"
 
 # What a rule's resolver returns for text it recognises but must not turn into an entity

@@ -47,6 +47,14 @@ EXPRESSIONS: list[tuple[str, str, str]] = [
     # A weekday alone: the next one strictly after today.
     ("senin", "date", "2026-12-07"),
     ("snin", "date", "2026-12-07"),
+    # Regional and English spellings (SPEC: "senen", "rebo", "kemis", "saptu" …)
+    ("senen", "date", "2026-12-07"),
+    ("hari senen", "date", "2026-12-07"),
+    ("kemis", "date", "2026-12-03"),
+    ("friday", "date", "2026-12-04"),
+    ("tomorrow", "date", "2026-12-02"),
+    ("sesuk", "date", "2026-12-02"),
+    ("senin ngajeng", "date", "2026-12-07"),
     ("selasa", "date", "2026-12-08"),
     ("rabu", "date", "2026-12-02"),
     ("rebo", "date", "2026-12-02"),
