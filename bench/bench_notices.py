@@ -95,8 +95,11 @@ def main() -> None:
     busiest = max(bisect.bisect_left(stamps, s + 1.0) - i for i, s in enumerate(stamps))
     print(f"{sent} reminders sent in {took:.1f} s ({sent / took:.1f}/s; pacing {args.rate:g}/s, "
           f"ideal {sent / args.rate:.1f} s)")
-    print(f"most requests in any 1-second window: {busiest} "
-          f"({'respected' if busiest <= args.rate + 1 else 'EXCEEDED'})")
+    # Requests leave at least 1/rate apart; their arrival at the server jitters by a
+    # millisecond or two, so a window may catch one more than the rate.
+    print(f"most requests the Graph API received in any 1-second window: {busiest} "
+          f"(limit {args.rate:g} + 1 for arrival jitter: "
+          f"{'respected' if busiest <= args.rate + 1 else 'EXCEEDED'})")
 
 
 if __name__ == "__main__":
