@@ -81,7 +81,7 @@ clean:
 # PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
 .PHONY: run-prod
 run-prod: train
-	@$(VENV)/bin/law-prod --model $(MODEL) --create-databases $(PROD_ARGS)
+	@$(VENV)/bin/law-prod --model $(MODEL) --create-databases --notices $(PROD_ARGS)
 
 # Production figures (docs/performance.md): training, start-up, memory, end-to-end latency, CPU
 # per message and sustained rate of our bot (one Rasa process on SQLite, and the production

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LAW_RASA = str(BIN / "law-rasa")
 LAW_ROUTER = str(BIN / "law-router")
+LAW_NOTICES = str(BIN / "law-notices")
 
 # Local defaults of the settings endpoints.prod.yml reads; a real server sets them all.
 LOCAL_DEFAULTS = {
@@ -354,6 +355,15 @@ def run(args: argparse.Namespace) -> int:
             child.start()
         wait_ready(everyone, args.ready_timeout, stopping)
         print(summary(args, everyone), flush=True)
+        if args.notices and not args.rest_only:
+            # The office speaks first: one sender process (several would be safe too).
+            notices = Child("notices", [LAW_NOTICES], env, "",
+                            Path(args.log_dir) / "notices.log")
+            notices.start()
+            everyone.append(notices)
+            order.insert(0, [notices])
+            print(f"  {'notices':<16} pid {notices.process.pid if notices.process else '-':<8} "
+                  f"log {notices.log}", flush=True)
         while not stopping.wait(0.5):
             for child in everyone:
                 code = child.exited()
@@ -400,6 +410,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="create missing PostgreSQL databases (needs CREATEDB)")
     parser.add_argument("--rest-only", action="store_true",
                         help="no WhatsApp channel: credentials.yml instead of credentials.prod.yml")
+    parser.add_argument("--notices", action="store_true",
+                        help="also run law-notices: reminders and closure notices over WhatsApp")
     parser.add_argument("--prepare-only", action="store_true",
                         help="create and migrate the stores, check Redis, then exit")
     parser.add_argument("--ready-timeout", type=float, default=300.0)
