@@ -79,6 +79,20 @@ INVALID_ANSWER = {
 }
 
 
+def checked_birth_date(value: Any, dispatcher: CollectingDispatcher) -> str | None:
+    """A date of birth as ISO text, or None (saying why) when it cannot be one."""
+    if value is None:
+        return None
+    try:
+        born = dt.date.fromisoformat(str(value))
+    except ValueError:
+        born = None
+    if born is None or check_birth_date(born, today()) is not None:
+        dispatcher.utter_message(response="utter_invalid_birth_date")
+        return None
+    return born.isoformat()
+
+
 class ValidateBookingForm(FormValidationAction):
     """Reads each message for the booking and checks every value through the core."""
 
@@ -445,16 +459,7 @@ class ValidateBookingForm(FormValidationAction):
 
     def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher,
                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if value is None:
-            return {"birth_date": None}
-        try:
-            born = dt.date.fromisoformat(str(value))
-        except ValueError:
-            born = None
-        if born is None or check_birth_date(born, today()) is not None:
-            dispatcher.utter_message(response="utter_invalid_birth_date")
-            return {"birth_date": None}
-        return {"birth_date": born.isoformat()}
+        return {"birth_date": checked_birth_date(value, dispatcher)}
 
     async def validate_nik(self, value: Any, dispatcher: CollectingDispatcher,
                            tracker: Tracker, domain: DomainDict) -> dict[str, Any]:

@@ -23,13 +23,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import reading
+from actions.booking_form import checked_birth_date
 from actions.form_state import FRESH_ANSWER_INTENTS, is_fresh_answer, latest, looks_like_question
 from actions.presenters import Reply
 from actions.runtime import call, today
 from antrean.access import UNKNOWN_CODE, WRONG_BIRTH_DATE, BookingAccess
 from antrean.indonesian import format_time
 from antrean.model import Booking
-from antrean.rules import check_birth_date
 from antrean.service import BookingService
 
 CANCEL, RESCHEDULE = "cancel", "reschedule"
@@ -151,16 +151,7 @@ class ValidateCancelCheckForm(FormValidationAction):
 
     def validate_owner_birth_date(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if value is None:
-            return {"owner_birth_date": None}
-        try:
-            born = dt.date.fromisoformat(str(value))
-        except ValueError:
-            born = None
-        if born is None or check_birth_date(born, today()) is not None:
-            dispatcher.utter_message(response="utter_invalid_birth_date")
-            return {"owner_birth_date": None}
-        return {"owner_birth_date": born.isoformat()}
+        return {"owner_birth_date": checked_birth_date(value, dispatcher)}
 
 
 class ValidateRescheduleCheckForm(ValidateCancelCheckForm):
