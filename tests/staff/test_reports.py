@@ -64,8 +64,9 @@ def test_report_counts_bookings_attendance_and_messages(run, history):
     assert "Tidak hadir               : 1 dari 2 yang ditandai (50,0%); 2 belum ditandai" in out
     assert "Pesan pemohon             : 7" in out
     assert "Tidak dipahami (fallback) : 2 (28,6%" in out
-    intents = {line.split()[0]: line.split()[1] for line in out.split("Pesan per intent:")[1]
-               .splitlines()[3:] if line.strip()}
+    section = out.split("Pesan per intent:")[1].split("\n\n")[0]  # the reminders follow
+    intents = {line.split()[0]: line.split()[1] for line in section.splitlines()[3:]
+               if line.strip()}
     assert intents == {"greet": "2", "ask_location": "1", "ask_fee": "1", "book_queue": "1",
                        "inform": "1", "nlu_fallback": "1"}
 
