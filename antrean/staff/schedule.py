@@ -284,9 +284,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     date_help = "tanggal: 2026-12-24, 24-12-2026, besok, \"senin depan\", …"
     p = subparsers.add_parser(
         "tutup", help="tutup satu tanggal untuk pemesanan baru (cuti bersama, acara)",
-        description="Menutup satu tanggal untuk pemesanan baru. Booking yang sudah ada tetap "
-        "berlaku; hubungi pemohonnya. Alasan disampaikan asisten kepada pemohon yang meminta "
-        "tanggal itu.")
+        description="Menutup satu tanggal untuk pemesanan baru. Pemohon yang sudah punya "
+        "booking pada tanggal itu diberi tahu lewat WhatsApp (alasannya dan tiga tanggal "
+        "terdekat yang masih ada tempat; pindah ke sana tidak memakai jatah ubah jadwal). "
+        "Alasan juga disampaikan asisten kepada pemohon yang meminta tanggal itu.")
     p.add_argument("tanggal", help=date_help)
     p.add_argument("--alasan", required=True,
                    help="alasan untuk pemohon, mis. \"cuti bersama Natal\" (wajib)")
