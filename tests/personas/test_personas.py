@@ -60,7 +60,7 @@ def selected() -> list[dict]:
 
 
 @pytest.mark.slow
-def test_persona_conversations_reach_their_goals(tmp_path_factory):
+def test_persona_conversations_reach_their_goals(tmp_path_factory, capsys):
     model = find_model()
     if model is None:
         pytest.fail("no trained model: run `make train` (or set LAW_MODEL)")
@@ -93,9 +93,8 @@ def test_persona_conversations_reach_their_goals(tmp_path_factory):
         print()
         print(f"--- {r.conv['id']}: " + " | ".join([r.error] if r.error else r.failures))
         print(r.transcript())
-    print()
-    print(figures(results))
-    print(f"(all transcripts: {REPORT})")
+    with capsys.disabled():  # the figures line shows in every `make test`, not only on failure
+        print(f"\n[personas] {figures(results)} (all transcripts: {REPORT})")
 
     turns = sum(len(r.turns) for r in results)
     not_understood = sum(r.not_understood for r in results)
