@@ -20,35 +20,33 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from antrean.codes import is_valid_code
-from antrean.nlu.temporal import extract_temporal
+from antrean.nlu.temporal import TemporalMatch
+from antrean.nlu.temporal import extract_temporal as _extract
 
-# Phrases of English (and a few Indonesian words the temporal rules do not read), rewritten
-# into the Indonesian the temporal extractor knows, before dates and times are read.
+# Phrases the temporal extractor does not read (it knows "senen", "tomorrow", "sesuk",
+# "ngajeng" and the English day names itself), rewritten into the Indonesian it knows.
 _REWRITES: tuple[tuple[str, str], ...] = (
     (r"day after tomorrow", "lusa"),
-    (r"tomorrow|tmrw|tmr", "besok"),
+    (r"tmr", "besok"), (r"isukan", "besok"),
     (r"today", "hari ini"),
     (r"next week", "minggu depan"),
     (r"next (monday|mon)", "senin depan"), (r"next (tuesday|tue|tues)", "selasa depan"),
     (r"next (wednesday|wed)", "rabu depan"), (r"next (thursday|thu|thurs)", "kamis depan"),
     (r"next (friday|fri)", "jumat depan"),
-    (r"(this )?(monday|mon)", "senin"), (r"(this )?(tuesday|tues)", "selasa"),
-    (r"(this )?(wednesday|wed)", "rabu"), (r"(this )?(thursday|thurs)", "kamis"),
-    (r"(this )?(friday|fri)", "jumat"), (r"(this )?(saturday|sat)", "sabtu"),
-    (r"(this )?(sunday|sun)", "minggu"),
-    (r"senen|snen", "senin"), (r"jum'?at|jumaat", "jumat"),
-    # Javanese and Sundanese: "sesuk" / "mbenjing" (besok), "ngajeng" / "payun" (depan),
-    # "tabuh 9" (jam 9); English "at 10" (jam 10)
-    (r"sesuk|mbenjing|isukan", "besok"), (r"ngajeng|ngarep|payun", "depan"),
+    (r"ngarep", "depan"),
+    # "tabuh 9" (Sundanese), "at 10": jam
     (r"tabuh|at", "jam"),
     (r"january", "januari"), (r"february", "februari"), (r"march", "maret"),
     (r"may", "mei"), (r"june", "juni"), (r"july", "juli"), (r"august", "agustus"),
     (r"october", "oktober"), (r"december", "desember"),
+    # One spelling of each weekday, for the day-of-month rule right after.
+    (r"senen|snen", "senin"), (r"jum'?at|jumaat", "jumat"),
     # "kamis 17": the day of the month, not the next Thursday
     (r"(senin|selasa|rabu|kamis|jumat|sabtu|minggu),?\s+(\d{1,2})(?!\s*(?:[.:]\d|\d|pagi|siang|sore"
      r"|orang|org|menit|hari|minggu|bulan)(?!\w))", r"\1 tgl \2"),
@@ -56,7 +54,6 @@ _REWRITES: tuple[tuple[str, str], ...] = (
 )
 _REWRITE_RES = [(re.compile(rf"(?<![\w])(?:{pattern})(?![\w])", re.I), repl)
                 for pattern, repl in _REWRITES]
-# (the weekday + day-of-month rewrite must see "senen" already as "senin")
 _AM_PM = re.compile(r"(?<![\w:.])(\d{1,2})(?:[.:](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?!\w)", re.I)
 
 # Words that mark the date after them as a date of birth.
@@ -66,6 +63,15 @@ _DMY = re.compile(
     r"(?<![\d/.-])(\d{1,2})\s*[-/. ]\s*(\d{1,2})\s*[-/. ]\s*(\d{4}|\d{2})(?![\d/.-])"
     r"|(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"
 )
+
+
+@functools.lru_cache(maxsize=512)
+def extract_temporal(text: str, today: dt.date) -> tuple[TemporalMatch, ...]:
+    """The extractor's dates and times of ``text``, read once per text.
+
+    A message is read for booking dates, clock times and dates of birth alike.
+    """
+    return tuple(_extract(text, today))
 
 
 def rewrite(text: str) -> str:
@@ -347,20 +353,20 @@ def applicant_count(message: Message, asked: bool) -> int | None:
     """
     if message.is_payload:
         value = message.entity("applicant_count")
-        return _as_int(value)
+        return as_count(value)
     text = message.lowered
     for word, number in _GROUP_WORDS.items():
         if number and re.search(rf"(?<!\w){word}(?!\w)", text):
             return number
     match = _N_PEOPLE.search(text)
     if match:
-        return _as_int(match.group(1))
+        return as_count(match.group(1))
     if _ALONE.search(text) and not _WITH_RELATIVES.search(text):
         return 1
     relatives = _WITH_RELATIVES.findall(text)
     if relatives and re.search(rf"(?<!\w){_SELF}(?!\w)|^\s*(sama|sm|ama|bareng|with)", text):
         # "saya sama istri", "sy dan 2 anak sy": the applicant plus the people named
-        return 1 + sum(_as_int(n) or (2 if rel in ("ortu",) else 1) for n, rel in relatives)
+        return 1 + sum(as_count(n) or (2 if rel in ("ortu",) else 1) for n, rel in relatives)
     if not asked:
         return None
     number = bare_number(message)
@@ -371,7 +377,8 @@ def applicant_count(message: Message, asked: bool) -> int | None:
     return _COUNT_NUMBER_WORDS[words.group(1)] if words else None
 
 
-def _as_int(value: Any) -> int | None:
+def as_count(value: Any) -> int | None:
+    """A whole number of people from an entity value or a word ("2", 2.0, "dua"), or None."""
     if value is None or value == "":
         return None
     if isinstance(value, str) and value.strip().lower() in _COUNT_NUMBER_WORDS:
