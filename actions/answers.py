@@ -12,8 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import labels, reading
-from actions.errands import mentions_a_passport_need, question_topic_reply, wants_a_person
-from actions.form_state import latest, looks_like_question
+from actions.booking import start_booking
+from actions.errands import (
+    BOOKING_WORDS,
+    mentions_a_passport_need,
+    question_topic_reply,
+    wants_a_person,
+)
+from actions.fees import fee_follow_up, fee_reply
+from actions.form_state import last_bot_response, latest, looks_like_question
 from actions.presenters import (
     MAX_CHOICES,
     Reply,
@@ -29,7 +36,6 @@ from antrean.indonesian import (
     bullet_list,
     format_date,
     format_date_short,
-    format_rupiah,
     format_time,
 )
 from antrean.masking import mask_phone
@@ -51,49 +57,9 @@ def _office(config: OfficeConfig) -> dict[str, Any]:
 
 _ASKS_A_PRICE = re.compile(r"(?<!\w)(?:how much|price|cost|fee|biaya\w*|harga\w*|tarif)(?!\w)",
                            re.I)
-# "Can I book an appointment?": a booking asked for as a question is still a booking.
-_WANTS_TO_BOOK = re.compile(r"(?<!\w)(?:book\w*|appointment|daftar\w*|antri\w*|antre\w*)(?!\w)",
-                            re.I)
 _CANCEL_WORDS = re.compile(r"(?<!\w)(?:batal\w*|cancel\w*|hapus\w*)(?!\w)", re.I)
 _ABOUT_CHILDREN = re.compile(r"(?<!\w)(?:anak\w*|bayi|balita|bocil|putra|putri|child\w*|kid\w*)",
                              re.I)
-_YEARS = re.compile(r"(?<!\d)(5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun|years?)(?!\w)", re.I)
-_EXPRESS = re.compile(r"percepatan|sehari jadi|hari itu juga|same day|kilat|ekspres|express", re.I)
-
-
-def _fees(config: OfficeConfig, asked: str = "") -> str:
-    """The fee table, or only the lines of what was asked ("yg 10 thn?", "elektronik brp")."""
-    years_match = _YEARS.search(asked)
-    years = {"lima": 5, "sepuluh": 10}.get(years_match.group(1).lower(), 0) if years_match else 0
-    years = years or (int(years_match.group(1)) if years_match else 0)
-    from actions.reading import Message, passport_type, service_type
-
-    ptype = passport_type(Message(asked), asked=True) if asked else None
-    reason = service_type(Message(asked), asked=False) if asked else None
-    express = bool(_EXPRESS.search(asked))
-    specific = bool(years or ptype or reason in ("hilang", "rusak") or express)
-    lines = []
-    for kind, by_years in config.fees.passport.items():
-        for span, amount in sorted(by_years.items()):
-            if specific and ((years and span != years) or (ptype and kind != ptype)
-                             or (not years and not ptype)):
-                continue
-            lines.append(labels.FEE_LINE.format(passport=config.passport_types[kind], years=span,
-                                                amount=format_rupiah(amount)))
-    if not specific or express:
-        lines.append(labels.EXPRESS_FEE_LINE.format(
-            amount=format_rupiah(config.fees.express_surcharge)))
-    for cause, amount in config.fees.replacement_surcharge.items():
-        if not specific or reason == cause:
-            lines.append(labels.REPLACEMENT_FEE_LINE.format(cause=cause,
-                                                            amount=format_rupiah(amount)))
-    return bullet_list(lines)
-
-
-def fee_reply(config: OfficeConfig, asked: str = "") -> Reply:
-    return Reply("utter_fees", {"fees": _fees(config, asked)})
-
-
 def request_human_reply(config: OfficeConfig) -> Reply:
     """Staff were asked to take over: where and when to reach them meanwhile."""
     return Reply("utter_request_human", _office(config))
@@ -255,19 +221,6 @@ class ActionHandOff(Action):
         return []
 
 
-def last_bot_response(tracker: Tracker) -> str | None:
-    """The response name of the assistant's last message before the latest user message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif event.get("event") == "bot" and seen_user:
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
-
-
 class ActionRespondAffirm(Action):
     """Answer "ok" / "ya" outside any question.
 
@@ -284,8 +237,6 @@ class ActionRespondAffirm(Action):
         if offered == "utter_bot_challenge":
             return await ActionHandOff().run(dispatcher, tracker, domain)
         if offered == "utter_no_active_booking":
-            from actions.booking import start_booking
-
             return await start_booking(dispatcher, tracker)
         Reply("utter_anything_else", {}, menu_buttons()).send(dispatcher)
         return []
@@ -308,17 +259,16 @@ class ActionFallback(Action):
                 return [FollowupAction("action_keep_booking")]
         if wants_a_person(text):
             return await ActionHandOff().run(dispatcher, tracker, domain)
-        if last_bot_response(tracker) == "utter_fees" and (_YEARS.search(text)
-                                                          or _EXPRESS.search(text)):
-            fee_reply(get_config(), text).send(dispatcher)  # "yg 10 thn?"
+        follow_up = fee_follow_up(tracker, text, get_config())  # "yg 10 thn?"
+        if follow_up is not None:
+            follow_up.send(dispatcher)
             return []
         if _ASKS_A_PRICE.search(text):  # "how much is an e-passport?"
             fee_reply(get_config(), text).send(dispatcher)
             return []
         if mentions_a_passport_need(text) and (not looks_like_question(message)
-                                               or _WANTS_TO_BOOK.search(text)):
-            from actions.booking import start_booking  # "paspor sy rusak kena banjir, mau ganti"
-
+                                               or BOOKING_WORDS.search(text)):
+            # "paspor sy rusak kena banjir, mau ganti"
             return await start_booking(dispatcher, tracker)
         topic = question_topic_reply(text, "")
         if topic is not None:  # a question the model was unsure of, but its words are clear

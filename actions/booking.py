@@ -10,9 +10,10 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import last_bot_response
-from actions.errands import neighbouring_errand, question_topic_reply
+from actions.errands import BOOKING_WORDS, neighbouring_errand, question_topic_reply
+from actions.fees import fee_follow_up, fee_reply
 from actions.form_state import BOOKING_SLOTS, applicants_of, latest, looks_like_question
+from actions.manage import ActionCheckBooking
 from actions.presenters import Reply, booking_variables, menu_buttons, refusal_reply
 from actions.runtime import call
 from actions.runtime import service as booking_service
@@ -37,10 +38,6 @@ def clear_booking() -> list[EventType]:
 
 _PRICE = re.compile(r"(?<!\w)(?:berapa|brp|brapa|harga\w*|biaya\w*|ongkos|tarif|bayar berapa)"
                     r"(?!\w)(?!\s*(?:orang|org|hari|lama|jam))", re.I)
-_FEE_POINT = re.compile(r"(?<!\d)(?:5|10|lima|sepuluh)\s*(?:th|thn|tahun|taun)|elektronik|e-?paspor"
-                        r"|biasa|percepatan|hilang|rusak", re.I)
-_BOOKING_WORDS = re.compile(r"(?<!\w)(?:daftar\w*|antri\w*|antre\w*|booking|book|pesan)(?!\w)",
-                            re.I)
 
 
 class ActionStartBooking(Action):
@@ -58,23 +55,16 @@ class ActionStartBooking(Action):
         service = await booking_service()
         message = latest(tracker)
         if message.entity("booking_code"):  # "HJ4T-9WQX": that booking, not a new one
-            from actions.manage import ActionCheckBooking
-
             await ActionCheckBooking().run(dispatcher, tracker, domain)
             return [SlotSet("can_book", False)]
         aside = neighbouring_errand(message.text)
         if aside is None and looks_like_question(message):
             aside = question_topic_reply(message.text, message.intent)
-        if aside is None and last_bot_response(tracker) == "utter_fees" and _FEE_POINT.search(
-                message.text):
-            from actions.answers import fee_reply  # "yg 10 thn?" after the fees
-
-            aside = fee_reply(service.config, message.text)
+        if aside is None:  # "yg 10 thn?" after the fees
+            aside = fee_follow_up(tracker, message.text, service.config)
         if (aside is None and _PRICE.search(message.text)
-                and not _BOOKING_WORDS.search(message.text)):
-            from actions.answers import fee_reply  # "bikin paspor biasa brp sih"
-
-            aside = fee_reply(service.config, message.text)
+                and not BOOKING_WORDS.search(message.text)):
+            aside = fee_reply(service.config, message.text)  # "bikin paspor biasa brp sih"
         if aside is not None:  # "daftar haji", "bedanya e-paspor apa": answered, no booking
             aside.send(dispatcher)
             return [SlotSet("can_book", False), *clear_booking()]

@@ -26,7 +26,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import reading
-from actions.form_questions import offer_week
+from actions.form_questions import (
+    free_slots_of_day,
+    offer_day_part,
+    offer_month_part,
+    offer_week,
+)
 from actions.form_state import (
     FRESH_ANSWER_INTENTS,
     PERSON_SLOTS,
@@ -42,7 +47,7 @@ from actions.form_state import (
     places_for,
 )
 from actions.presenters import Reply, date_button, refusal_reply, time_button
-from actions.reading_replies import HAS_EMOJI, NameProblem, answered_name, introduced_name
+from actions.reading_replies import HAS_EMOJI, NameProblem, answered_name, day_part, introduced_name
 from actions.runtime import call, get_config, today
 from actions.runtime import service as booking_service
 from actions.summary import read_summary_reply
@@ -202,8 +207,6 @@ class ValidateBookingForm(FormValidationAction):
     async def _date_words(self, message: reading.Message, today: dt.date, tracker: Tracker,
                           dispatcher: CollectingDispatcher) -> list[dt.date]:
         """Answers to "which date?" that name no date: "3", "sekarang", "terserah"."""
-        from actions.form_questions import offer_month_part
-
         number = reading.bare_number(message)
         if number is not None:
             found = reading.booking_dates(reading.Message(f"tgl {number}"), today)
@@ -224,12 +227,9 @@ class ValidateBookingForm(FormValidationAction):
     async def _time_words(self, message: reading.Message, tracker: Tracker,
                           dispatcher: CollectingDispatcher) -> list[dt.time]:
         """Answers to "what time?" that name no clock time: "9", "pagi", "terserah"."""
-        from actions.form_questions import free_slots_of_day, offer_day_part
-        from actions.reading_replies import day_part
-
         number = reading.bare_number(message)
         if number is not None:
-            found = reading.booking_times(reading.Message(f"jam {number}"), dt.date.today())
+            found = reading.booking_times(reading.Message(f"jam {number}"), today())
             return found
         part = day_part(message)
         if part is not None:
@@ -328,8 +328,8 @@ class ValidateBookingForm(FormValidationAction):
 
     async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> list[EventType]:
+        # rasa_sdk has put every validated value into ``tracker.slots`` already.
         events = await super().get_validation_events(dispatcher, tracker, domain)
-        tracker.add_slots(events)
         return events + self._complete_person(dispatcher, tracker)
 
     def _complete_person(self, dispatcher: CollectingDispatcher,
@@ -351,8 +351,7 @@ class ValidateBookingForm(FormValidationAction):
         else:
             people.append({"name": name, "birth_date": born, "nik": nik})
             events = [SlotSet("applicants", people), *(SlotSet(s, None) for s in PERSON_SLOTS)]
-        tracker.add_slots(events)
-        return events
+        return events  # rasa_sdk adds them to the tracker before choosing the next question
 
     # --- checks of each value ----------------------------------------------------------
     def validate_service_type(self, value: Any, dispatcher: CollectingDispatcher,
@@ -373,7 +372,7 @@ class ValidateBookingForm(FormValidationAction):
         if value is None:
             return {"applicant_count": None}
         config = get_config()
-        count = reading._as_int(value)
+        count = reading.as_count(value)
         if count is None or count < 1:
             dispatcher.utter_message(response="utter_invalid_applicant_count",
                                      maximum=config.booking.max_applicants)

@@ -82,6 +82,11 @@ _PASSPORT_NEED = re.compile(r"(?<!\w)(?:hilang|ilang|rusak|robek|sobek|basah|ban
                             r"|apply|make)(?!\w)", re.I)
 
 
+# Words that ask for a booking, also as a question ("Can I book an appointment?").
+BOOKING_WORDS = re.compile(r"(?<!\w)(?:daftar\w*|antri\w*|antre\w*|booking|book\w*|appointment"
+                           r"|pesan)(?!\w)", re.I)
+
+
 def mentions_a_passport_need(text: str) -> bool:
     """Whether a passport need is named ("paspor saya halamannya penuh, mau ganti").
 

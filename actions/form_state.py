@@ -10,6 +10,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.reading import Message
+from actions.reading_replies import says_no, says_yes
 
 SCHEDULE_SLOTS = ("service_type", "passport_type", "applicant_count", "booking_date",
                   "booking_time")
@@ -82,8 +83,6 @@ def is_side_question(message: Message) -> bool:
 
 def is_side_remark(message: Message) -> bool:
     """A question, a yes/no or a greeting, which no name can be ("perlu bawa apa aja")."""
-    from actions.reading_replies import says_no, says_yes
-
     if message.is_payload or message.is_legacy:
         return False
     confident = message.intent in _NOT_A_NAME_INTENTS and message.confidence >= 0.9
@@ -125,3 +124,16 @@ def places_for(tracker: Tracker) -> int:
     if tracker.active_loop_name == "reschedule_form":
         return int(tracker.get_slot("reschedule_places") or 1)
     return group_size(tracker)
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """The response name of the assistant's last message before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None

@@ -59,10 +59,10 @@ def get_service() -> BookingService:
     Blocking: from the event loop use :func:`service`.
     """
     global _service
+    config = get_config()  # read once per process, shared with the office-only answers
     with _lock:
         if _service is None:
-            settings = Settings.from_env()
-            _service = build_service(settings)
+            _service = build_service(Settings.from_env(), config)
         return _service
 
 
