@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -339,18 +340,32 @@ class BookingService:
         problem = self.check_slot(day, time)
         if problem:
             return problem
-        try:
-            with self.store.transaction() as tx:
-                self._take(tx, target, booking.size)
-                if not tx.move_booking(booking.code, target, booking.reschedule_count, self.now()):
-                    raise _Rollback(RescheduleNotAllowed(RescheduleProblem.LIMIT_REACHED, limit))
-                tx.release_places(booking.slot, booking.size)
-        except _Rollback as refused:
-            return self._explain(refused.outcome, booking.size)
+        refused = self._move(
+            booking, target,
+            lambda tx: tx.move_booking(booking.code, target, booking.reschedule_count, self.now()),
+            RescheduleNotAllowed(RescheduleProblem.LIMIT_REACHED, limit))
+        if refused:
+            return refused
         log.info("rescheduled %s for %s", mask_code(booking.code), mask_phone(booking.phone))
         moved = self.find_by_code(booking.code)
         assert moved is not None
         return Rescheduled(moved, previous=booking.slot)
+
+    def _move(self, booking: Booking, target: SlotRef,
+              move: Callable[[StoreSession], bool], refusal: Refusal) -> Refusal | None:
+        """Take the places at ``target``, move the booking, free its old places.
+
+        One transaction; ``move`` says whether the booking row moved (else ``refusal``).
+        """
+        try:
+            with self.store.transaction() as tx:
+                self._take(tx, target, booking.size)
+                if not move(tx):
+                    raise _Rollback(refusal)
+                tx.release_places(booking.slot, booking.size)
+        except _Rollback as refused:
+            return self._explain(refused.outcome, booking.size)
+        return None
 
     def move_for_closure(self, code: str, day: dt.date, time: dt.time) -> RescheduleOutcome:
         """Move a booking off a date staff closed, keeping its one reschedule.
@@ -371,14 +386,12 @@ class BookingService:
         problem = self.check_slot(day, time)
         if problem:
             return problem
-        try:
-            with self.store.transaction() as tx:
-                self._take(tx, target, booking.size)
-                if not tx.move_booking_uncounted(booking.code, booking.slot, target, self.now()):
-                    raise _Rollback(BookingNotFound())
-                tx.release_places(booking.slot, booking.size)
-        except _Rollback as refused:
-            return self._explain(refused.outcome, booking.size)
+        refused = self._move(
+            booking, target,
+            lambda tx: tx.move_booking_uncounted(booking.code, booking.slot, target, self.now()),
+            BookingNotFound())
+        if refused:
+            return refused
         log.info("moved %s off a closed date for %s", mask_code(booking.code),
                  mask_phone(booking.phone))
         moved = self.find_by_code(booking.code)

@@ -10,7 +10,6 @@ told the number. See ``antrean.access``.
 from __future__ import annotations
 
 import argparse
-import os
 
 from antrean import codes
 from antrean.access import CANCELLED, RELEASED, RESCHEDULED, BookingAccess
@@ -22,15 +21,12 @@ from antrean.staff.common import (
     StaffError,
     long_day_label,
     render_table,
+    staff_name,
     with_context,
 )
 
 EVENT_LABELS = {CANCELLED: "dibatalkan dari nomor lain", RESCHEDULED: "dipindah dari nomor lain",
                 RELEASED: "dibatalkan petugas (lepas NIK)"}
-
-
-def staff_name(args: argparse.Namespace) -> str:
-    return (getattr(args, "petugas", None) or os.environ.get("USER") or "petugas")[:64]
 
 
 @with_context

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import re
 import sys
 import unicodedata
@@ -235,3 +236,8 @@ def write_csv(path: str, headers: Sequence[str], rows: Iterable[Sequence[object]
             writer.writerow(["" if v is None else v for v in row])
             count += 1
     return count
+
+
+def staff_name(args: argparse.Namespace) -> str:
+    """Who does it: ``--petugas``, else the system user (for the records)."""
+    return (getattr(args, "petugas", None) or os.environ.get("USER") or "petugas")[:64]

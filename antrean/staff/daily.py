@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 from antrean import codes
@@ -25,6 +24,7 @@ from antrean.staff.common import (
     long_day_label,
     parse_date,
     render_table,
+    staff_name,
     with_context,
     write_csv,
 )
@@ -247,7 +247,7 @@ def run_handoffs(ctx: StaffContext, args: argparse.Namespace) -> int:
 
 @with_context
 def run_resolve(ctx: StaffContext, args: argparse.Namespace) -> int:
-    staff = (args.petugas or os.environ.get("USER") or "petugas")[:64]
+    staff = staff_name(args)
     failures = 0
     for handoff_id in args.id:
         if ctx.service.resolve_handoff(handoff_id, staff):
