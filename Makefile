@@ -33,7 +33,8 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml scripts/find-python310.sh
+$(STAMP): requirements.txt pyproject.toml scripts/find-python310.sh scripts/system-packages.sh
+	@scripts/system-packages.sh
 	@set -e; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
 	  python310="$$(scripts/find-python310.sh)"; \
@@ -60,7 +61,7 @@ run: train db
 
 # The gates, first in `make test`: ruff (import order, docstrings, pyupgrade, bugbear) and mypy,
 # configured in pyproject.toml, on the packages that ship.
-LINTED := antrean addons actions law_rasa law_launch
+LINTED := antrean addons actions law_rasa law_launch law_console law_retrain
 lint: setup
 	@status=0; \
 	$(VENV)/bin/ruff check $(LINTED) || status=1; \

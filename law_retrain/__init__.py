@@ -1,0 +1,1 @@
+"""Retraining the language model from real conversations: review, label, train, compare, promote."""
