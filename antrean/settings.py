@@ -26,6 +26,8 @@ AUTO_MIGRATE_ENV = "LAW_AUTO_MIGRATE"
 TRACKER_URL_ENV = "LAW_TRACKER_URL"
 RASA_URL_ENV = "LAW_RASA_URL"
 RASA_TOKEN_ENV = "LAW_RASA_TOKEN"
+RASA_URLS_ENV = "LAW_RASA_URLS"
+CONSOLE_SESSION_ENV = "LAW_CONSOLE_SESSION_MINUTES"
 
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'law.db'}"
 DEFAULT_TRACKER_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
@@ -56,6 +58,11 @@ class Settings:
             (``LAW_TRACKER_URL``, default the SQLite file ``var/tracker.db``).
         rasa_url: Rasa's HTTP API for model promotion (``LAW_RASA_URL``).
         rasa_token: Its ``--auth-token`` (``LAW_RASA_TOKEN``), if any.
+        rasa_urls: Every Rasa process of the topology, each reached directly (not through the
+            load balancer) when a model is promoted (``LAW_RASA_URLS``, comma-separated;
+            default ``rasa_url`` alone).
+        console_session_minutes: How long a staff console session lasts without activity
+            (``LAW_CONSOLE_SESSION_MINUTES``, default 480).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -65,6 +72,8 @@ class Settings:
     tracker_url: str = DEFAULT_TRACKER_URL
     rasa_url: str = DEFAULT_RASA_URL
     rasa_token: str | None = None
+    rasa_urls: tuple[str, ...] = (DEFAULT_RASA_URL,)
+    console_session_minutes: int = 480
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,14 +87,19 @@ class Settings:
         def text(name: str) -> str:
             return (env.get(name) or "").strip()
 
+        rasa_url = (text(RASA_URL_ENV) or DEFAULT_RASA_URL).rstrip("/")
+        listed = (url.strip().rstrip("/") for url in text(RASA_URLS_ENV).split(","))
+        rasa_urls = tuple(url for url in listed if url)
         return cls(
             database_url=text(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL,
             office_config=Path(text(OFFICE_CONFIG_ENV) or DEFAULT_CONFIG_PATH),
             fixed_now=_moment(FIXED_NOW_ENV, text(FIXED_NOW_ENV)),
             auto_migrate=_flag(AUTO_MIGRATE_ENV, text(AUTO_MIGRATE_ENV), default=True),
             tracker_url=text(TRACKER_URL_ENV) or DEFAULT_TRACKER_URL,
-            rasa_url=(text(RASA_URL_ENV) or DEFAULT_RASA_URL).rstrip("/"),
+            rasa_url=rasa_url,
             rasa_token=text(RASA_TOKEN_ENV) or None,
+            rasa_urls=rasa_urls or (rasa_url,),
+            console_session_minutes=_minutes(CONSOLE_SESSION_ENV, text(CONSOLE_SESSION_ENV), 480),
         )
 
 
@@ -99,6 +113,14 @@ def _moment(name: str, value: str) -> dt.datetime | None:
             f"{name} must be an ISO-8601 datetime such as 2026-12-01T09:00:00+07:00, "
             f"got {value!r}"
         ) from None
+
+
+def _minutes(name: str, value: str, default: int) -> int:
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 7 * 24 * 60:
+        raise SettingsError(f"{name} must be a number of minutes from 1 to 10080, got {value!r}")
+    return int(value)
 
 
 def _flag(name: str, value: str, default: bool) -> bool:

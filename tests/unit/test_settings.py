@@ -23,6 +23,7 @@ def test_defaults_are_the_embedded_stores_of_make_run():
     assert settings.office_config == DEFAULT_CONFIG_PATH
     assert settings.fixed_now is None and settings.auto_migrate is True
     assert settings.rasa_token is None
+    assert settings.rasa_urls == (settings.rasa_url,) and settings.console_session_minutes == 480
 
 
 def test_every_variable_is_read():
@@ -34,6 +35,8 @@ def test_every_variable_is_read():
         "LAW_TRACKER_URL": "postgresql+psycopg2://law@db/tracker",
         "LAW_RASA_URL": "http://rasa:5005/",
         "LAW_RASA_TOKEN": "rahasia",
+        "LAW_RASA_URLS": "http://10.0.0.1:5005/, http://10.0.0.2:5005",
+        "LAW_CONSOLE_SESSION_MINUTES": "30",
     })
     assert settings == Settings(
         database_url="postgresql+psycopg2://law@db/law",
@@ -43,6 +46,8 @@ def test_every_variable_is_read():
         tracker_url="postgresql+psycopg2://law@db/tracker",
         rasa_url="http://rasa:5005",
         rasa_token="rahasia",
+        rasa_urls=("http://10.0.0.1:5005", "http://10.0.0.2:5005"),
+        console_session_minutes=30,
     )
 
 
