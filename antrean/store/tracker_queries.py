@@ -32,7 +32,10 @@ from antrean.store.engine import create_store_engine
 from antrean.store.staff_queries import chunks
 
 USER_EVENT = "user"
+BOT_EVENT = "bot"
 SESSION_STARTED_EVENT = "session_started"
+# What a staff member reading a conversation sees: the messages, and where staff took over.
+CONVERSATION_EVENTS = (USER_EVENT, BOT_EVENT, "pause", "resume")
 SQLITE_BUSY_TIMEOUT_S = 30
 
 metadata = MetaData()
@@ -68,6 +71,15 @@ class UserMessage(NamedTuple):
 
     timestamp: float
     intent_name: str | None
+    data: str | None
+
+
+class ConversationEvent(NamedTuple):
+    """One event of a conversation as stored: its row id (increasing), when, type, JSON."""
+
+    id: int
+    timestamp: float
+    type_name: str
     data: str | None
 
 
@@ -146,6 +158,33 @@ class TrackerEvents:
         with self.engine.connect() as conn:
             for row in conn.execution_options(stream_results=True).execute(query):
                 yield UserMessage(row.timestamp, row.intent_name, row.data)
+
+    def conversation(
+        self, sender: str, limit: int = 20, after_id: int | None = None
+    ) -> list[ConversationEvent]:
+        """The last ``limit`` messages (and pauses/resumes) of ``sender``, oldest first.
+
+        With ``after_id``, only the events stored after that row (what a polling page has
+        not shown yet).
+        """
+        if not self.has_events():
+            return []
+        query = select(events.c.id, events.c.timestamp, events.c.type_name, events.c.data).where(
+            events.c.sender_id == sender, events.c.type_name.in_(CONVERSATION_EVENTS))
+        if after_id is not None:
+            query = query.where(events.c.id > after_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(events.c.id.desc()).limit(limit)).all()
+        return [ConversationEvent(r.id, r.timestamp, r.type_name, r.data) for r in reversed(rows)]
+
+    def last_user_message_at(self, sender: str) -> dt.datetime | None:
+        """When ``sender`` last wrote (WhatsApp's 24-hour window runs from it)."""
+        if not self.has_events():
+            return None
+        with self.engine.connect() as conn:
+            stamp = conn.execute(select(func.max(events.c.timestamp)).where(
+                events.c.sender_id == sender, events.c.type_name == USER_EVENT)).scalar()
+        return None if stamp is None else dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
 
     # --- retention -------------------------------------------------------------------
     def senders_before(self, before: dt.datetime) -> list[str]:
