@@ -8,8 +8,8 @@ tests can call either.
 
 Modules: ``schedule`` (close, reopen, capacity, calendar), ``daily`` (the day's list,
 look-up, arrivals, hand-off requests), ``access`` (releasing a NIK, notices owed to a
-booking's number), ``reports``, ``privacy`` (the retention), and
-``retrain`` (the retraining loop, maintained separately). Shared pieces: ``common`` (settings,
-dates, tables, CSV), ``store`` (staff queries on the slot store), ``tracker`` (Rasa's
-tracker store).
+booking's number), ``reports``, ``privacy`` (the retention). The retraining commands live
+in the package ``law_retrain`` (``law_retrain.cli``), which the console uses too. Shared
+pieces: ``common`` (settings, dates, tables, CSV), ``store`` (staff queries on the slot
+store), ``tracker`` (Rasa's tracker store).
 """

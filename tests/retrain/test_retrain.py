@@ -16,7 +16,6 @@ import json
 import sys
 import tarfile
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,22 +23,18 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import requests
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from antrean.clock import OFFICE_TZ
 from antrean.staff.common import StaffError
-from antrean.staff.retrain import register
-from antrean.staff.retrain_model import Comparison, IntentScores, ProjectPaths, file_digest
-from antrean.staff.retrain_review import (
-    append_examples,
-    mask_personal_data,
-    normalise,
-    plan_import,
-    read_review_file,
-)
-from antrean.staff.retrain_server import History
+from law_retrain.cli import register
+from law_retrain.history import History
+from law_retrain.messages import mask_personal_data, normalise
+from law_retrain.models import ProjectPaths, file_digest
+from law_retrain.review_file import plan_import, read_review_file
+from law_retrain.scores import Comparison, IntentScores
+from law_retrain.training_data import append_examples, training_examples
 from tests.conftest import fresh_postgres_database
 
 # --- a tiny Rasa project: four intents, a pipeline that trains in a second ------------------
@@ -336,8 +331,6 @@ def test_import_with_nothing_labelled_changes_nothing(project, cli, tmp_path):
 
 
 def test_plan_skips_blank_rows_and_duplicates(project):
-    from antrean.staff.retrain_review import training_examples
-
     rows = read_review_file(write_review(project.root / "u.csv", [
         ("alamatnya di mana ya min", "ask_location"),
         ("Kantornya di mana?", "ask_location"),  # a training example, other spelling
@@ -367,7 +360,7 @@ def test_review_file_from_a_spreadsheet_with_semicolons_and_ansi(tmp_path):
 
 def test_formula_like_messages_are_quoted_for_spreadsheets_and_read_back(tmp_path):
     from antrean.staff.common import write_csv
-    from antrean.staff.retrain_review import REVIEW_COLUMNS, ReviewItem, review_rows
+    from law_retrain.review_file import REVIEW_COLUMNS, ReviewItem, review_rows
 
     path = tmp_path / "u.csv"
     write_csv(str(path), REVIEW_COLUMNS, review_rows([ReviewItem("=HYPERLINK(1)", "greet", 0.2)]))
@@ -455,8 +448,8 @@ def fake_model(path: Path, model_id: str, training_type: int = 1) -> Path:
 class FakeRasa:
     """``GET /status`` and ``PUT /model`` of ``rasa run --enable-api --auth-token …``."""
 
-    def __init__(self, model: Path, token: str) -> None:
-        self.token, self.loads = token, []
+    def __init__(self, model: Path, token: str, fail_loads: bool = False) -> None:
+        self.token, self.loads, self.fail_loads = token, [], fail_loads
         self.loaded = self._describe(model)
         fake = self
 
@@ -484,6 +477,9 @@ class FakeRasa:
             def do_PUT(self) -> None:
                 if self._authorised():
                     body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                    if fake.fail_loads:  # what Rasa answers when the file cannot be loaded
+                        self._reply(500, {"message": "An unexpected error occurred."})
+                        return
                     fake.loads.append(body["model_file"])
                     fake.loaded = fake._describe(Path(body["model_file"]))
                     self._reply(204)
@@ -543,12 +539,18 @@ def test_promote_then_roll_back(promotion, cli):
     assert "macro-F1" in promoted.out and "LAYAK" in promoted.out
 
     history = cli("riwayat-model", "--proyek", project.root, "--server", server.url)
-    assert "kandidat-1.tar.gz" in history.out and "Server: kandidat-1.tar.gz" in history.out
+    assert "kandidat-1.tar.gz" in history.out
+    assert f"Server {server.url}: kandidat-1.tar.gz" in history.out
+    assert "promosi" in history.out and "0.900" in history.out  # macro-F1 of the candidate
+    # Processes started from now on load the promoted model.
+    assert (project.models / "current.tar.gz").resolve() == models["good"].resolve()
 
     back = cli("kembalikan", "--proyek", project.root, "--server", server.url)
     assert back.code == 0, back.err
     assert server.loaded == {"model_file": kept.name, "model_id": "base"}
     assert [p.model_id for p in History.load(project.retrain).promoted] == ["base"]
+    assert (project.models / "current.tar.gz").resolve() == kept.resolve()
+    assert [e.kind for e in History.load(project.retrain).events] == ["promosi", "kembali"]
     again = cli("kembalikan", "--proyek", project.root, "--server", server.url)
     assert again.code == 1 and "Tidak ada model sebelumnya" in again.err
 
@@ -571,7 +573,7 @@ def test_promotion_compares_against_the_model_the_server_runs(promotion, cli):
     server.loaded = {"model_file": "other.tar.gz", "model_id": "other"}
     result = cli("promosikan", "--proyek", project.root, "--server", server.url,
                  "--kandidat", models["good"])
-    assert result.code == 1 and "Server memakai model other.tar.gz" in result.err
+    assert result.code == 1 and f"{server.url} memakai model other.tar.gz" in result.err
     assert server.loads == []
 
 
@@ -592,61 +594,37 @@ def test_antrean_command_lists_the_retraining_commands():
         assert command in help_text
 
 
-@contextmanager
-def front_router(*backends: str) -> Iterator[str]:
-    """law-router (law_launch/prod_router.py) in front of the given servers, as in the
-    production topology."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("law-router")), "--listen",
-         f"127.0.0.1:{port}", "--backends", ",".join(backends), "--affinity", "whatsapp",
-         "--health-path", "/status"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{url}/_router/health", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def test_promotion_through_the_front_router_loads_every_rasa_process(promotion, cli):
+def test_promotion_loads_every_rasa_process_of_the_topology(promotion, cli, monkeypatch):
     project, server, models = promotion
     second = FakeRasa(models["base"], token="rahasia")
     try:
-        with front_router(server.url, second.url) as front:
-            promoted = cli("promosikan", "--proyek", project.root, "--server", front,
-                           "--kandidat", models["good"])
+        monkeypatch.setenv("LAW_RASA_URLS", f"{server.url},{second.url}")
+        promoted = cli("promosikan", "--proyek", project.root, "--kandidat", models["good"])
         assert promoted.code == 0, promoted.err
         assert server.loaded["model_id"] == second.loaded["model_id"] == "good"
+        assert "2 proses" in promoted.out
+        [event] = History.load(project.retrain).events
+        assert event.processes == [server.url, second.url]
     finally:
         second.close()
 
 
-def test_a_process_that_cannot_load_the_model_is_named(promotion, cli):
+def test_a_process_that_cannot_load_the_model_leaves_every_process_on_the_old_one(
+        promotion, cli, monkeypatch):
     project, server, models = promotion
-    second = FakeRasa(models["base"], token="lain")  # answers 401 to the staff's token
+    second = FakeRasa(models["base"], token="rahasia", fail_loads=True)
     try:
-        with front_router(server.url, second.url) as front:
-            promoted = cli("promosikan", "--proyek", project.root, "--server", front,
-                           "--kandidat", models["good"])
+        monkeypatch.setenv("LAW_RASA_URLS", f"{server.url},{second.url}")
+        promoted = cli("promosikan", "--proyek", project.root, "--kandidat", models["good"])
         assert promoted.code == 1
-        assert "Tidak semua proses Rasa" in promoted.err
-        assert f"{second.url} gagal (401)" in promoted.err and f"{server.url} berhasil" in \
-            promoted.err
+        assert "Tidak semua proses Rasa dapat memuat kandidat-1.tar.gz" in promoted.err
+        assert f"{second.url}: gagal" in promoted.err
+        assert f"{server.url}: sempat memuat, dikembalikan" in promoted.err
+        # The first process loaded the candidate, then its previous model again.
+        assert [Path(m).name for m in server.loads] == ["kandidat-1.tar.gz",
+                                                        "cadangan-law-base.tar.gz"]
+        assert server.loaded["model_id"] == second.loaded["model_id"] == "base"
         assert "good" not in [p.model_id for p in History.load(project.retrain).promoted]
+        assert not (project.models / "current.tar.gz").exists()
     finally:
         second.close()

@@ -1,6 +1,7 @@
-"""Review files of the retraining loop.
+"""Review files (CSV) of the retraining loop: ``antrean ekspor-ulasan`` and ``impor-ulasan``.
 
-They export what the assistant did not understand and import what staff labelled.
+They export what the assistant did not understand and import what staff labelled in a
+spreadsheet; the console's review inbox (``law_retrain.inbox``) does the same on a web page.
 
 Export reads the user messages of Rasa's tracker store (table ``events``) that fell back
 (intent ``nlu_fallback``) or whose intent confidence was under a threshold, masks personal data
@@ -16,19 +17,24 @@ import datetime as dt
 import difflib
 import io
 import json
-import re
 import sys
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import yaml
-
-from antrean.masking import mask_name, mask_numbers_in_text
 from antrean.staff.common import StaffError
-from antrean.staff.tracker import FALLBACK_INTENT, TrackerStore
+from antrean.staff.tracker import TrackerStore
+from law_retrain.messages import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    MASK_RUN,
+    fell_back,
+    masked_text,
+    normalise,
+    prediction,
+    reviewable_text,
+)
+from law_retrain.training_data import plain_text
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -41,10 +47,6 @@ COL_COUNT = "jumlah"
 COL_LABEL = "intent_benar"
 REVIEW_COLUMNS = (COL_TEXT, COL_PREDICTED, COL_CONFIDENCE, COL_COUNT, COL_LABEL)
 
-DEFAULT_CONFIDENCE_THRESHOLD = 0.7
-# Entities whose text is personal data; masked in exported messages like NIKs and numbers.
-PERSONAL_ENTITIES = ("person_name",)
-MASK_RUN = re.compile(r"\*{3,}")
 
 
 class Progress(Protocol):
@@ -79,12 +81,6 @@ class BarProgress:
             self.bar.close()
 
 
-def normalise(text: str) -> str:
-    """The form two messages are compared in: case, punctuation and spacing do not count."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(re.sub(r"[^\w*#]+", " ", folded).split())
-
-
 # --- export ----------------------------------------------------------------------------
 @dataclass
 class ReviewItem:
@@ -102,35 +98,6 @@ class ExportResult:
     scanned: int = 0  # user messages read
     matched: int = 0  # of which fell back or were under the threshold
     already_known: int = 0  # distinct texts left out because they are training examples
-
-
-def mask_personal_data(text: str, entities: Iterable[dict[str, Any]] = ()) -> str:
-    """Mask names the NLU recognised, then every NIK-like or phone-like digit run."""
-    spans = sorted(
-        (e for e in entities
-         if e.get("entity") in PERSONAL_ENTITIES
-         and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)),
-        key=lambda e: e["start"], reverse=True,
-    )
-    for entity in spans:
-        start, end = entity["start"], entity["end"]
-        if 0 <= start < end <= len(text):
-            text = text[:start] + mask_name(text[start:end]) + text[end:]
-    return mask_numbers_in_text(text)
-
-
-def _prediction(parse_data: dict[str, Any], intent_name: str | None) -> tuple[str, float] | None:
-    """(intent, confidence) of a stored parse; a fallback shows the intent it displaced."""
-    intent = parse_data.get("intent") or {}
-    name = intent.get("name") or intent_name
-    confidence = intent.get("confidence")
-    if not name or not isinstance(confidence, (int, float)):
-        return None
-    if name == FALLBACK_INTENT:
-        for ranked in parse_data.get("intent_ranking") or []:
-            if ranked.get("name") not in (None, FALLBACK_INTENT):
-                return ranked["name"], float(ranked.get("confidence") or 0.0)
-    return name, float(confidence)
 
 
 def collect_for_review(
@@ -182,18 +149,15 @@ def _review_item(intent_name: str | None, data: str | None, threshold: float) ->
     text = event.get("text")
     parse_data = event.get("parse_data") or {}
     # Button payloads ("/affirm") are not language the model has to learn.
-    if not isinstance(text, str) or not text.strip() or text.startswith("/"):
+    if not reviewable_text(text):
         return None
-    fell_back = (parse_data.get("intent") or {}).get("name", intent_name) == FALLBACK_INTENT
-    prediction = _prediction(parse_data, intent_name)
-    if prediction is None:
+    guess = prediction(parse_data, intent_name)
+    if guess is None:
         return None
-    intent, confidence = prediction
-    if not fell_back and confidence >= threshold:
+    intent, confidence = guess
+    if not fell_back(parse_data, intent_name) and confidence >= threshold:
         return None
-    # Entity offsets refer to the text as typed: mask first, tidy the spacing after.
-    masked = mask_personal_data(text, parse_data.get("entities") or [])
-    return ReviewItem(" ".join(masked.split()), intent, round(confidence, 3))
+    return ReviewItem(masked_text(text, parse_data), intent, round(confidence, 3))
 
 
 # A cell starting with one of these is a formula to a spreadsheet; an applicant could type one.
@@ -204,34 +168,6 @@ def review_rows(items: Iterable[ReviewItem]) -> Iterable[list[object]]:
     for item in items:
         text = "'" + item.text if item.text.startswith(FORMULA_START) else item.text
         yield [text, item.predicted_intent, f"{item.confidence:.2f}", item.count, ""]
-
-
-# --- training data -----------------------------------------------------------------------
-def training_examples(nlu_dir: Path) -> dict[str, str]:
-    """Normalised text → intent of every intent example in the NLU files under ``nlu_dir``."""
-    from rasa.shared.nlu.training_data.loading import load_data  # seconds to import
-
-    data = load_data(str(nlu_dir))
-    return {normalise(m.get("text") or ""): m.get("intent") for m in data.intent_examples}
-
-
-def domain_intents(domain: Path) -> list[str]:
-    """Intent names declared in the domain (a file or a directory of files)."""
-    files = sorted(domain.rglob("*.yml")) + sorted(domain.rglob("*.yaml")) if domain.is_dir() \
-        else [domain]
-    names: list[str] = []
-    for path in files:
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise StaffError(f"Domain tidak dapat dibaca: {path}: {exc}", 3) from exc
-        for entry in content.get("intents") or []:
-            name = next(iter(entry)) if isinstance(entry, dict) else entry
-            if isinstance(name, str) and name not in names:
-                names.append(name)
-    if not names:
-        raise StaffError(f"Domain {domain} tidak berisi daftar intent.", 3)
-    return names
 
 
 # --- import ------------------------------------------------------------------------------
@@ -299,8 +235,6 @@ def plan_import(
     rows: list[ReviewedRow], intents: list[str], existing: dict[str, str], target: Path
 ) -> ImportResult:
     """Decide what to add; raises ``StaffError`` naming every row with an unknown intent."""
-    from rasa.shared.nlu.training_data.entities_parser import replace_entities
-
     result = ImportResult(target=target)
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -316,7 +250,7 @@ def plan_import(
         if not row.text:
             errors.append(f"Baris {row.line}: kolom {COL_TEXT} kosong.")
             continue
-        key = normalise(replace_entities(row.text))
+        key = normalise(plain_text(row.text))
         if key in existing:
             same = existing[key] == row.intent
             result.duplicates.append(
@@ -339,58 +273,3 @@ def plan_import(
             + "\n".join(f"  {e}" for e in errors)
             + f"\nIntent yang dikenal: {', '.join(sorted(intents))}.", 1)
     return result
-
-
-NEW_FILE_HEADER = """\
-version: "3.1"
-
-# Messages from real conversations, labelled by staff in a review file and added by
-# `antrean impor-ulasan` (docs/panduan-petugas.md, "Melatih ulang model"). Each import
-# appends a block per intent; edit or delete examples here like in any other NLU file.
-
-nlu:
-"""
-
-
-def render_blocks(added: dict[str, list[str]], source: str, today: dt.date) -> str:
-    lines = []
-    for intent in sorted(added):
-        lines += [f"  # {today.isoformat()}: {source}", f"  - intent: {intent}",
-                  "    examples: |"]
-        lines += [f"      - {text}" for text in added[intent]]
-    return "\n".join(lines) + "\n"
-
-
-def append_examples(target: Path, added: dict[str, list[str]], source: str,
-                    today: dt.date) -> bytes | None:
-    """Append the examples to ``target``; returns its previous content (None: it was new)."""
-    previous = target.read_bytes() if target.exists() else None
-    head = NEW_FILE_HEADER if previous is None else previous.decode("utf-8")
-    if head and not head.endswith("\n"):
-        head += "\n"
-    content = head + render_blocks(added, source, today)
-    _check_appended(target, content, added)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(content, encoding="utf-8")
-    return previous
-
-
-def _check_appended(target: Path, content: str, added: dict[str, list[str]]) -> None:
-    """The appended blocks must land in the file's ``nlu`` list, whatever was there before."""
-    try:
-        parsed = yaml.safe_load(content) or {}
-        blocks = parsed.get("nlu") or []
-        found = [b.get("intent") for b in blocks[-len(added):] if isinstance(b, dict)]
-    except (yaml.YAMLError, AttributeError, TypeError):
-        found = []
-    if found != sorted(added):
-        raise StaffError(
-            f"{target} tidak dapat ditambah: bagian 'nlu:' harus menjadi bagian terakhir file. "
-            "Perbaiki file itu lalu ulangi impor.", 3)
-
-
-def restore(target: Path, previous: bytes | None) -> None:
-    if previous is None:
-        target.unlink(missing_ok=True)
-    else:
-        target.write_bytes(previous)

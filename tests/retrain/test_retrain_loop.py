@@ -18,10 +18,10 @@ from typing import Iterator
 import pytest
 import requests
 
-from antrean.staff.retrain_model import ProjectPaths, file_digest, model_info
-from antrean.staff.retrain_server import History
+from law_retrain.history import History
+from law_retrain.models import ProjectPaths, file_digest, model_info
 from tests.e2e.servers import free_port, wait_for
-from tests.staff.test_retrain import (  # noqa: F401 - fixtures used by the tests below
+from tests.retrain.test_retrain import (  # noqa: F401 - fixtures used by the tests below
     ADDRESS_QUESTIONS,
     cli,
     nlu_yaml,

@@ -1,4 +1,4 @@
-"""Retraining loop for staff.
+"""The retraining commands of ``antrean`` (registered by ``antrean.cli``).
 
 Review what the assistant did not understand, retrain, compare, promote only a model that is
 not worse, and roll back.
@@ -13,16 +13,16 @@ Commands (help texts in Indonesian, guide in docs/panduan-petugas.md, "Melatih u
 - ``kembalikan``     load the previously active model again
 - ``riwayat-model``  the promoted models and what the server runs
 
-The work itself lives in ``retrain_review`` (files), ``retrain_model`` (training, scores) and
-``retrain_server`` (Rasa's HTTP API, history, which models); the handlers here only read the
-options and print. Problems staff can fix are raised as ``StaffError`` (exit codes as in
-``antrean.cli``).
+The work itself lives in the other modules of ``law_retrain`` (``review_file``, ``training``,
+``scores``, ``promotion``, ``server``, ``history``), which the console uses too; the handlers
+here only read the options and print. Problems staff can fix are raised as ``StaffError`` (exit
+codes as in ``antrean.cli``).
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
+import getpass
 import sys
 import time
 from pathlib import Path
@@ -30,40 +30,42 @@ from pathlib import Path
 from antrean.bootstrap import office_clock
 from antrean.settings import Settings
 from antrean.staff.common import StaffError, parse_date, render_table, write_csv
-from antrean.staff.retrain_model import (
-    DEFAULT_MARGIN,
-    TOLERANCE,
-    Comparison,
-    ModelInfo,
-    ProjectPaths,
-    candidate_name,
-    model_info,
-    prepare_rasa,
-    train_candidate,
-    validate_project,
-)
-from antrean.staff.retrain_review import (
-    DEFAULT_CONFIDENCE_THRESHOLD,
-    REVIEW_COLUMNS,
-    BarProgress,
-    append_examples,
-    collect_for_review,
-    domain_intents,
-    plan_import,
-    read_review_file,
-    restore,
-    review_rows,
-    training_examples,
-)
-from antrean.staff.retrain_server import (
-    History,
-    RasaServer,
-    keep_copy,
+from antrean.staff.tracker import TrackerStore, tracker_url_from_env
+from law_retrain.history import History
+from law_retrain.messages import DEFAULT_CONFIDENCE_THRESHOLD
+from law_retrain.models import ModelInfo, ProjectPaths
+from law_retrain.promotion import (
+    promote,
     resolve_candidate,
     resolve_current,
+    roll_back,
     scores_of,
 )
-from antrean.staff.tracker import TrackerStore, tracker_url_from_env
+from law_retrain.review_file import (
+    REVIEW_COLUMNS,
+    BarProgress,
+    collect_for_review,
+    plan_import,
+    read_review_file,
+    review_rows,
+)
+from law_retrain.scores import DEFAULT_MARGIN, TOLERANCE, Comparison
+from law_retrain.server import Topology
+from law_retrain.training import (
+    candidate_name,
+    train_candidate,
+    validate_project,
+    validation_errors,
+)
+from law_retrain.training_data import append_examples, domain_intents, restore, training_examples
+
+
+def _staff_member() -> str:
+    """Who ran the command, for the history (the console names its logged-in user)."""
+    try:
+        return f"antrean ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "antrean"
 
 
 def _now() -> dt.datetime:
@@ -97,9 +99,6 @@ def run_export(args: argparse.Namespace) -> int:
     if args.sejak:
         day = parse_date(args.sejak, now.date())
         since = dt.datetime.combine(day, dt.time(0, 0), tzinfo=now.tzinfo)
-    prepare_rasa(paths)
-    print("Membaca data latih (agar contoh yang sudah ada tidak diekspor lagi) ...",
-          file=sys.stderr)
     known = training_examples(paths.nlu) if paths.nlu.exists() else {}
     store = TrackerStore(args.tracker or tracker_url_from_env())
     try:
@@ -131,8 +130,6 @@ def run_import(args: argparse.Namespace) -> int:
     paths, source = _paths(args), Path(args.file)
     rows = read_review_file(source)
     intents = domain_intents(paths.domain)
-    prepare_rasa(paths)
-    print("Membaca data latih ...", file=sys.stderr)
     existing = training_examples(paths.nlu) if paths.nlu.exists() else {}
     result = plan_import(rows, intents, existing, paths.reviewed)
     for note in result.duplicates + result.warnings:
@@ -146,12 +143,11 @@ def run_import(args: argparse.Namespace) -> int:
     check = validate_project(paths)
     if check.returncode != 0:
         restore(paths.reviewed, previous)
-        output = (check.stdout + check.stderr).strip().splitlines()
-        errors = [line for line in output if "ERROR" in line or "Error" in line] or output[-15:]
+        errors = validation_errors(check)
         raise StaffError(
             "rasa data validate menemukan masalah; impor dibatalkan dan "
             f"{_shown(paths.reviewed, paths)} dikembalikan seperti semula:\n"
-            + "\n".join(f"  {line}" for line in errors[-15:]), 1)
+            + "\n".join(f"  {line}" for line in errors), 1)
     for intent, texts in sorted(result.added.items()):
         print(f"  {intent:22s} +{len(texts)}")
     print(f"{result.added_count} contoh ditambahkan ke {_shown(paths.reviewed, paths)}; "
@@ -219,68 +215,31 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 # --- promosikan / kembalikan / riwayat-model ---------------------------------------------
-RESTART_NOTE = ("Catatan: server memakai model ini sampai dinyalakan ulang; agar tetap dipakai "
-                "sesudahnya, jalankan server dengan -m {path}")
+RESTART_NOTE = ("Proses Rasa yang dinyalakan ulang juga memuat model ini: {pointer} menunjuk "
+                "ke sana (LAW_MODEL pada systemd, law-prod dan make run memakainya).")
 
 
 def run_promote(args: argparse.Namespace) -> int:
     paths = _paths(args)
-    history, server = History.load(paths.retrain), RasaServer(args.server)
+    history, topology = History.load(paths.retrain), Topology.from_settings(args.server)
     current, candidate, comparison = compare_models(args, paths, history)
-    if candidate.model_id == current.model_id:
-        raise StaffError("Kandidat ini sudah menjadi model aktif.", 1)
-    if not comparison.acceptable:
-        raise StaffError("Kandidat tidak dipromosikan; model saat ini tetap dipakai.", 1)
-    if candidate.nlu_only and not current.nlu_only:
-        raise StaffError("Kandidat hanya berisi NLU, sedangkan model saat ini juga berisi "
-                         "dialog; latih ulang tanpa --hanya-nlu.", 1)
-    loaded = server.loaded_model()
-    if loaded and loaded.get("model_id") != current.model_id:
-        raise StaffError(
-            f"Server memakai model {loaded.get('model_file')}, bukan {current.path.name} yang "
-            "dibandingkan. Ulangi dengan --model-saat-ini <file model yang dipakai server>.", 1)
-    now = _now()
-    if history.active is None or history.active.model_id != current.model_id:
-        kept = keep_copy(current.path, paths.retrain)  # the roll-back target must stay
-        history.push(dataclasses.replace(current, path=kept), now)
-    server.load_model(candidate.path)
-    _check_loaded(server, candidate)
-    history.push(candidate, now)
-    history.save()
-    print(f"Dipromosikan: {candidate.path.name} kini dipakai server {server.url}.")
-    print(f"Model sebelumnya disimpan ({Path(history.promoted[-2].model).name}); "
-          "kembali ke sana dengan: antrean kembalikan")
-    print(RESTART_NOTE.format(path=candidate.path))
+    done = promote(paths, history, topology, current, candidate, comparison, _staff_member(),
+                   _now())
+    print(f"Dipromosikan: {candidate.path.name} kini dipakai {len(done.processes)} proses "
+          f"Rasa ({', '.join(done.processes)}).")
+    print(f"Model sebelumnya disimpan ({done.replaced.name}); kembali ke sana dengan: "
+          "antrean kembalikan")
+    print(RESTART_NOTE.format(pointer=_for_shell(done.pointer)))
     return 0
-
-
-def _check_loaded(server: RasaServer, expected: ModelInfo) -> None:
-    loaded = server.loaded_model()
-    if not loaded or loaded.get("model_id") != expected.model_id:
-        raise StaffError(f"Server melaporkan model lain ({(loaded or {}).get('model_file')}) "
-                         f"setelah memuat {expected.path.name}; periksa log server.", 1)
 
 
 def run_rollback(args: argparse.Namespace) -> int:
     paths = _paths(args)
-    history, server = History.load(paths.retrain), RasaServer(args.server)
-    if history.previous is None:
-        raise StaffError("Tidak ada model sebelumnya untuk dikembalikan: model aktif adalah "
-                         "yang pertama dalam riwayat (antrean riwayat-model).", 1)
-    active, target = history.active, Path(history.previous.model)
-    if not target.exists():
-        raise StaffError(f"File model sebelumnya hilang: {target}", 3)
-    loaded = server.loaded_model()
-    if loaded and active and loaded.get("model_id") != active.model_id:
-        print(f"Perhatian: server memakai {loaded.get('model_file')}, bukan model terakhir "
-              f"yang dipromosikan ({Path(active.model).name}).")
-    info = model_info(target)
-    server.load_model(target)
-    _check_loaded(server, info)
-    history.promoted.pop()
-    history.save()
-    print(f"Dikembalikan: {target.name} kini dipakai server {server.url}.")
-    print(RESTART_NOTE.format(path=target))
+    history, topology = History.load(paths.retrain), Topology.from_settings(args.server)
+    done = roll_back(paths, history, topology, _staff_member(), _now())
+    print(f"Dikembalikan: {done.model.path.name} kini dipakai {len(done.processes)} proses "
+          f"Rasa ({', '.join(done.processes)}).")
+    print(RESTART_NOTE.format(pointer=_for_shell(done.pointer)))
     return 0
 
 
@@ -296,11 +255,17 @@ def run_history(args: argparse.Namespace) -> int:
         print("Belum ada model yang dipromosikan.")
     if history.latest_candidate:
         print(f"Kandidat terakhir: {_shown(Path(history.latest_candidate), paths)}")
-    try:
-        loaded = RasaServer(args.server).loaded_model()
-        print(f"Server: {loaded.get('model_file') if loaded else '(belum memuat model)'}")
-    except StaffError as problem:
-        print(f"Server: {problem.message}")
+    if history.events:
+        print("\nPromosi dan pengembalian:")
+        print(render_table(
+            ["waktu", "oleh", "", "model", "macro-F1", "sebelumnya"],
+            [[e.at[:16].replace("T", " "), e.by, e.kind, e.model,
+              "" if e.macro_f1 is None else f"{e.macro_f1:.3f}",
+              "" if e.previous_macro_f1 is None else f"{e.previous_macro_f1:.3f}"]
+             for e in history.events], right=(4, 5)))
+    for process in Topology.from_settings(args.server).models():
+        shown = process.problem or process.model_file or "(belum memuat model)"
+        print(f"Server {process.url}: {shown}")
     return 0
 
 
@@ -332,8 +297,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="penurunan F1 terbesar yang masih boleh untuk satu intent "
                         f"(default {DEFAULT_MARGIN})")
     server = argparse.ArgumentParser(add_help=False)
-    server.add_argument("--server", metavar="URL", help="alamat server Rasa (default: "
-                        "LAW_RASA_URL atau http://localhost:5005; token di LAW_RASA_TOKEN)")
+    server.add_argument("--server", metavar="URL", help="alamat proses Rasa, dipisah koma "
+                        "(default: LAW_RASA_URLS, atau LAW_RASA_URL, atau "
+                        "http://localhost:5005; token di LAW_RASA_TOKEN)")
 
     p = subparsers.add_parser(
         "ekspor-ulasan", parents=[project],
@@ -386,8 +352,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pakai kandidat di server Rasa bila tidak lebih buruk",
         description="Membandingkan lagi (hasil uji disimpan, jadi cepat), lalu bila macro-F1 "
         "tidak turun dan tidak ada intent yang turun lebih dari batas, memuat kandidat ke "
-        "server Rasa yang sedang berjalan (API PUT /model; server dijalankan dengan "
-        "--enable-api). Model sebelumnya disimpan untuk 'kembalikan'.")
+        "setiap proses Rasa yang sedang berjalan (API PUT /model; server dijalankan dengan "
+        "--enable-api), semua atau tidak sama sekali, lalu models/current.tar.gz menunjuk ke "
+        "kandidat agar dipakai juga sesudah dinyalakan ulang. Model sebelumnya disimpan untuk "
+        "'kembalikan'.")
     p.set_defaults(handler=run_promote)
 
     p = subparsers.add_parser(
