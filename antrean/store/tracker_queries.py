@@ -83,6 +83,22 @@ class ConversationEvent(NamedTuple):
     data: str | None
 
 
+class StoredEvent(NamedTuple):
+    """One message or action of a conversation, for the review of what the bot misread."""
+
+    id: int
+    sender_id: str
+    timestamp: float
+    type_name: str  # "user", "bot" or "action"
+    intent_name: str | None
+    action_name: str | None
+    data: str | None
+
+
+# What the review reads: the applicant's messages, the bot's replies and the actions between.
+REVIEW_EVENTS = (USER_EVENT, BOT_EVENT, "action")
+
+
 def epoch(moment: dt.datetime) -> float:
     return moment.timestamp()
 
@@ -176,6 +192,49 @@ class TrackerEvents:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(events.c.id.desc()).limit(limit)).all()
         return [ConversationEvent(r.id, r.timestamp, r.type_name, r.data) for r in reversed(rows)]
+
+    def review_events(
+        self, since: dt.datetime | None = None, before: dt.datetime | None = None
+    ) -> Iterator[StoredEvent]:
+        """Messages and actions with ``since`` ≤ time < ``before``.
+
+        One conversation after the other, each in the order stored; streamed (iterate to the
+        end to free the connection).
+        """
+        if not self.has_events():
+            return
+        conditions = [events.c.type_name.in_(REVIEW_EVENTS)]
+        if since is not None:
+            conditions.append(events.c.timestamp >= epoch(since))
+        if before is not None:
+            conditions.append(events.c.timestamp < epoch(before))
+        query = (select(events.c.id, events.c.sender_id, events.c.timestamp, events.c.type_name,
+                        events.c.intent_name, events.c.action_name, events.c.data)
+                 .where(*conditions).order_by(events.c.sender_id, events.c.id))
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True).execute(query):
+                yield StoredEvent(row.id, row.sender_id, row.timestamp, row.type_name,
+                                  row.intent_name, row.action_name, row.data)
+
+    def messages_around(self, event_id: int, before: int = 6, after: int = 6
+                        ) -> list[ConversationEvent]:
+        """The messages of the conversation of event ``event_id`` just before and after it."""
+        if not self.has_events():
+            return []
+        with self.engine.connect() as conn:
+            sender = conn.execute(
+                select(events.c.sender_id).where(events.c.id == event_id)).scalar()
+            if sender is None:
+                return []
+            columns = (events.c.id, events.c.timestamp, events.c.type_name, events.c.data)
+            mine = (events.c.sender_id == sender,
+                    events.c.type_name.in_((USER_EVENT, BOT_EVENT)))
+            earlier = conn.execute(select(*columns).where(*mine, events.c.id <= event_id)
+                                   .order_by(events.c.id.desc()).limit(before + 1)).all()
+            later = conn.execute(select(*columns).where(*mine, events.c.id > event_id)
+                                 .order_by(events.c.id).limit(after)).all()
+        return [ConversationEvent(r.id, r.timestamp, r.type_name, r.data)
+                for r in [*reversed(earlier), *later]]
 
     def last_user_message_at(self, sender: str) -> dt.datetime | None:
         """When ``sender`` last wrote (WhatsApp's 24-hour window runs from it)."""
