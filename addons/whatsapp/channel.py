@@ -33,6 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.whatsapp import instrumentation
 from addons.whatsapp.dedup import MessageStore
 from addons.whatsapp.dispatch import SenderQueues, gc_paused
 from addons.whatsapp.formatting import MenuMemory
@@ -227,6 +228,7 @@ class WhatsAppInput(InputChannel):
                          else type(exc).__name__, len(delivery.messages))
             taken = {message.message_id for message in delivery.messages} - self.held
         skipped = [m for m in delivery.messages if m.message_id not in taken]
+        instrumentation.accepted(delivery.messages, taken)
         for message in skipped[:10]:
             logger.info("WhatsApp message %s from %s seen before (answered or being "
                         "answered): skipped.", message.message_id,
@@ -352,6 +354,7 @@ class WhatsAppInput(InputChannel):
             logger.error("Rasa failed on WhatsApp message %s from %s:\n%s",
                          message.message_id, mask_phone(message.sender_id),
                          scrubbed_traceback())
+        instrumentation.answered(message.message_id)
         await self._finish(message.message_id)
 
     async def _answer(self, message: InboundMessage, on_new_message: MessageHandler) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from addons.whatsapp import instrumentation
 from addons.whatsapp.payload import MESSAGING_PRODUCT, ReadReceipt
 from addons.whatsapp.privacy import mask_phone, scrub
 from addons.whatsapp.settings import RetryPolicy, WhatsAppSettings
@@ -202,6 +203,7 @@ class GraphClient:
         unsure_retries = 0
         for attempt in range(1, policy.max_attempts + 1):
             result, retry_after = await self._attempt(payload, attempt)
+            instrumentation.graph_attempt(result)
             if result.ok:
                 return result
             if result.maybe_received and not idempotent:

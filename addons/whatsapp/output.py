@@ -7,6 +7,7 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
+from addons.whatsapp import instrumentation
 from addons.whatsapp.formatting import (
     Choice,
     MenuMemory,
@@ -130,6 +131,7 @@ class WhatsAppOutput(OutputChannel):
             logger.error("WhatsApp send (re %s) raised unexpectedly:\n%s",
                          self.reply_to or "-", scrubbed_traceback())
             return
+        instrumentation.reply_sent(result)
         self.sent.append(result)
 
 
