@@ -21,13 +21,14 @@ from antrean.masking import mask_numbers_in_text
 from antrean.staff.common import StaffError
 from antrean.store.errors import StoreError
 
-STAFF_MODULES = ("schedule", "daily", "access", "reports", "privacy")
-OPTIONAL_MODULES = ("retrain",)  # maintained separately; absent in older checkouts
+STAFF_MODULES = ("schedule", "daily", "access", "reports", "privacy", "users")
+# The retraining commands (law_retrain/, shared with the staff console); absent in older checkouts.
+OPTIONAL_MODULES = ("law_retrain.cli",)
 
 DESCRIPTION = """\
 Alat petugas LAW (Layanan Antrean via WhatsApp): jadwal dan kapasitas, daftar booking
-harian, kehadiran, permintaan petugas, pelepasan NIK, laporan, dan penghapusan data
-pribadi.
+harian, kehadiran, permintaan petugas, pelepasan NIK, laporan, penghapusan data
+pribadi, dan akun konsol petugas (web).
 Panduan lengkap: docs/panduan-petugas.md.
 """
 
@@ -45,6 +46,7 @@ Contoh:
   antrean lepas-nik 3171011203900003 --alasan "pemilik NIK datang dengan e-KTP"
   antrean laporan --dari 2026-12-01 --sampai 2026-12-31
   antrean hapus-data --dry-run
+  antrean pengguna tambah admin --peran admin
 """
 
 
@@ -110,11 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"antrean.staff.{name}").register(subparsers)
     for name in OPTIONAL_MODULES:
         try:
-            module = importlib.import_module(f"antrean.staff.{name}")
+            module = importlib.import_module(name)
         except ImportError as exc:
-            if exc.name != f"antrean.staff.{name}":
+            if exc.name != name:
                 # Present but broken: the other commands must keep working.
-                print(f"Peringatan: perintah dari antrean.staff.{name} tidak tersedia "
+                print(f"Peringatan: perintah dari {name} tidak tersedia "
                       f"({exc.__class__.__name__}: {exc})", file=sys.stderr)
             continue
         module.register(subparsers)

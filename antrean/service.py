@@ -202,6 +202,18 @@ class BookingService:
         with self.store.transaction() as tx:
             tx.set_capacity(day, time, capacity, self.now())
 
+    def clear_capacity(self, day: dt.date, time: dt.time | None) -> int | None:
+        """Take a capacity override back off ``day``; returns the capacity it set, or None.
+
+        ``time`` None removes the date-wide override, else the one of that slot; the slot
+        then has the capacity of the rule below it (the date-wide override, else the
+        office's). None is returned when there was no such override.
+        """
+        if time is not None and time not in self.slot_times:
+            raise ValueError(f"{time:%H:%M} is not a slot start")
+        with self.store.transaction() as tx:
+            return tx.clear_capacity(day, time)
+
     # --- hand-off to staff -------------------------------------------------------------
     def flag_for_human(self, phone: str, reason: str, message: str | None) -> HandoffRequest:
         """Mark the conversation of ``phone`` for staff; one open request per number.

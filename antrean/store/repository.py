@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from antrean.model import Applicant, Booking, BookingStatus, HandoffRequest, SlotRef
 from antrean.store.access_queries import AccessQueries
+from antrean.store.console_queries import ConsoleQueries
 from antrean.store.outbox_queries import OutboxQueries
 from antrean.store.staff_queries import StaffQueries
 from antrean.store.tables import (
@@ -52,6 +53,11 @@ class StoreSession:
     def access(self) -> AccessQueries:
         """Failed code look-ups, notices owed to a booking's number, released NIKs."""
         return AccessQueries(self.conn)
+
+    @property
+    def console(self) -> ConsoleQueries:
+        """The staff console's accounts, sessions, sign-in attempts and audit log."""
+        return ConsoleQueries(self.conn)
 
     @property
     def outbox(self) -> OutboxQueries:
@@ -105,6 +111,24 @@ class StoreSession:
                 service_date=day, slot_time=time, capacity=capacity, updated_at=now
             )
         )
+
+    def clear_capacity(self, day: dt.date, time: dt.time | None) -> int | None:
+        """Remove the override of ``day`` (date-wide when ``time`` is None, else that slot's).
+
+        Returns the capacity it set, or None when there was no such override.
+        """
+        slot_match = (
+            capacity_overrides.c.slot_time.is_(None)
+            if time is None
+            else capacity_overrides.c.slot_time == time
+        )
+        where = and_(capacity_overrides.c.service_date == day, slot_match)
+        previous = self.conn.execute(select(capacity_overrides.c.capacity).where(where)
+                                     ).scalars().first()
+        if previous is None:
+            return None
+        self.conn.execute(delete(capacity_overrides).where(where))
+        return int(previous)
 
     # --- places --------------------------------------------------------------------
     def usage(self, first: dt.date, last: dt.date) -> dict[tuple[dt.date, dt.time], int]:

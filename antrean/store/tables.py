@@ -4,8 +4,9 @@ Every table LAW owns is declared here once and created by the Alembic history in
 ``migrations/``: the booking tables, and the WhatsApp channel's message-id and delivery-report
 tables (migration 0004), which the channel writes and the retention (``antrean hapus-data``)
 trims, and the tables of who may see and change a booking (migration 0006): failed code
-look-ups, notices owed to a booking's number, released NIKs. Rasa's tracker store is
-Rasa's; it is read in ``tracker_queries.py``, never migrated.
+look-ups, notices owed to a booking's number, released NIKs, and the staff console's accounts,
+sessions, login attempts, audit log and hand-off takeovers (migration 0008). Rasa's tracker
+store is Rasa's; it is read in ``tracker_queries.py``, never migrated.
 
 Uniqueness of "one active booking per number / per NIK" is enforced by the database: the
 columns ``active_phone`` and ``nik_active`` hold the value while the booking is active and
@@ -18,6 +19,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -317,4 +319,86 @@ notice_contacts = Table(
     Column("phone", String(64), primary_key=True),
     Column("last_inbound_at", AwareDateTime),
     Column("reminders_off_at", AwareDateTime),
+)
+
+
+# --- the staff console (law_console/, antrean/store/console_queries.py, migration 0008) ----
+# Staff accounts: created by ``antrean pengguna tambah`` and by admins in the console; never
+# deleted (the audit log names them), only deactivated.
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),  # lower case
+    Column("display_name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # "loket", "supervisor" or "admin"
+    Column("password_hash", String(255), nullable=False),  # argon2id, with its parameters
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+# A signed-in browser. Only a hash of the cookie's token is kept, so a copy of the database
+# cannot be used to sign in; the session ends after ``expires_at`` (moved forward by every
+# request: ``console_session_minutes`` of inactivity) or at sign-out (row deleted).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token
+    Column(
+        "user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("csrf_token", String(64), nullable=False),  # echoed by every form of the session
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("last_seen_at", AwareDateTime, nullable=False),
+    Column("expires_at", AwareDateTime, nullable=False),
+    Column("flash", Text),  # a one-time message for the next page (after a form's redirect)
+    Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+# Every sign-in attempt, for the lock-out (failures per user name in a window); rows older
+# than a day are deleted as new ones come.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False),  # as typed, lower case, also unknown ones
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", AwareDateTime, nullable=False),
+    Index("ix_login_attempts_username_attempted_at", "username", "attempted_at"),
+    Index("ix_login_attempts_attempted_at", "attempted_at"),
+)
+
+# Every change made through the console (and accounts made by ``antrean pengguna``): who,
+# when, what, on what, and the value before and after, as short text.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", AwareDateTime, nullable=False),
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="SET NULL")),
+    Column("username", String(64), nullable=False),  # kept as written, e.g. "cli:budi"
+    Column("action", String(64), nullable=False),  # e.g. "kehadiran", "tanggal.tutup"
+    Column("target", String(255), nullable=False),  # e.g. a booking code, a date, a user
+    Column("before", Text),
+    Column("after", Text),
+    Index("ix_audit_log_at", "at"),
+)
+
+# A member of staff answering an applicant on WhatsApp in place of the bot (hand-off
+# takeover, law_console/handoff.py); open while ``ended_at`` is NULL.
+takeovers = Table(
+    "takeovers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("phone", String(64), nullable=False),  # the applicant's number = Rasa sender id
+    Column(
+        "staff_user_id", Integer, ForeignKey("staff_users.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    Column("started_at", AwareDateTime, nullable=False),
+    Column("ended_at", AwareDateTime),
+    Index("ix_takeovers_phone", "phone"),
+    Index("ix_takeovers_ended_at", "ended_at"),
 )
