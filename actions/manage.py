@@ -37,7 +37,7 @@ from actions.runtime import service as booking_service
 from antrean.access import CANCELLED, RESCHEDULED, BookingAccess
 from antrean.codes import display_code
 from antrean.indonesian import format_date, format_time
-from antrean.model import Booking
+from antrean.model import Booking, SlotRef
 from antrean.outcomes import Cancelled, Rescheduled
 from antrean.service import BookingService
 
@@ -81,11 +81,12 @@ def confirm_cancel(service: BookingService, booking: Booking, sender: str) -> Re
 
 
 async def tell_owner(service: BookingService, booking: Booking, event: str,
-                     tracker: Tracker) -> list[EventType]:
+                     tracker: Tracker, previous: SlotRef | None = None) -> list[EventType]:
     """Done from another number: a notice for the booking's own number."""
     if booking.phone == tracker.sender_id:
         return []
-    await call(BookingAccess(service).notify_owner, booking, event, tracker.sender_id)
+    await call(BookingAccess(service).notify_owner, booking, event, tracker.sender_id,
+               previous)
     return [SlotSet("owner_verified", None)]
 
 
@@ -248,6 +249,7 @@ class ActionRescheduleBooking(Action):
         if isinstance(outcome, Rescheduled):
             Reply("utter_rescheduled", variables_for(service, outcome.booking, tracker.sender_id)
                   ).send(dispatcher)
-            return [*clear, *await tell_owner(service, outcome.booking, RESCHEDULED, tracker)]
+            return [*clear, *await tell_owner(service, outcome.booking, RESCHEDULED, tracker,
+                                              outcome.previous)]
         refusal_reply(service.config, outcome).send(dispatcher)
         return [*clear, SlotSet("booking_refusal", outcome.kind)]

@@ -15,8 +15,9 @@ import logging
 from dataclasses import dataclass
 
 from antrean.masking import mask_code, mask_phone
-from antrean.model import Booking, NikRelease, OwnerNotice
+from antrean.model import Booking, NikRelease, OwnerNotice, SlotRef
 from antrean.nik import mask_nik, normalise_nik
+from antrean.notices import NoticeOutbox
 from antrean.outcomes import BookingNotFound, Cancelled, CancelOutcome
 from antrean.service import BookingService
 
@@ -67,11 +68,20 @@ class BookingAccess:
         return bool(booking.applicants) and booking.applicants[0].birth_date == born
 
     # --- notices to the booking's own number ------------------------------------------------
-    def notify_owner(self, booking: Booking, event: str, by_phone: str | None) -> OwnerNotice:
-        """Write down that ``booking`` was changed from elsewhere, for its own number."""
+    def notify_owner(self, booking: Booking, event: str, by_phone: str | None,
+                     previous: SlotRef | None = None) -> OwnerNotice:
+        """Write down that ``booking`` was changed from elsewhere, for its own number.
+
+        Where the office sends notices (``notices`` in office.yml), the WhatsApp message
+        telling the number is queued with it, for ``law-notices`` to send (``previous``: the
+        schedule before a move). Staff see the record until the number was told.
+        """
+        outbox = NoticeOutbox(self.service) if self.service.config.notices else None
         with self.service.store.transaction() as tx:
             notice = tx.access.add_owner_notice(booking.code, booking.phone, event,
                                                 booking.slot, by_phone, self.service.now())
+            if outbox is not None:
+                outbox.queue_owner_notice(tx, notice, booking, previous)
         log.info("owner notice %d: %s %s for %s", notice.id, mask_code(booking.code), event,
                  mask_phone(booking.phone))
         return notice

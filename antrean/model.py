@@ -192,6 +192,14 @@ class NoticeKind(str, enum.Enum):
 
     REMINDER = "reminder"  # the day before the booked date
     CLOSURE = "closure"  # staff closed the booked date
+    # The booking's own number is told what was done from elsewhere (antrean.access).
+    OWNER_CHANGED = "owner_changed"  # moved from another number
+    OWNER_CANCELLED = "owner_cancelled"  # cancelled from another number, or released by staff
+
+    @property
+    def for_owner(self) -> bool:
+        """A notice about something already done: sent whatever the booking's state now."""
+        return self in (NoticeKind.OWNER_CHANGED, NoticeKind.OWNER_CANCELLED)
 
 
 class NoticeState(str, enum.Enum):

@@ -21,10 +21,15 @@ from typing import Any
 PARAMETERS = {
     "reminder": ("code", "day", "date", "time", "people", "arrive_minutes"),
     "closure": ("code", "day", "date", "time", "reason", "option1", "option2", "option3"),
+    "owner_changed": ("code", "day", "date", "time", "old_day", "old_date", "old_time", "by"),
+    "owner_cancelled": ("code", "day", "date", "time", "by"),
 }
 ACTIONS = {
     "reminder": ("attend", "reschedule", "cancel"),
     "closure": ("option1", "option2", "option3"),
+    # "Bukan saya": the owner did not ask for it and is put through to staff.
+    "owner_changed": ("human",),
+    "owner_cancelled": ("human",),
 }
 REPLIES = {  # one-line answers, and the placeholders each may use
     "attend": (), "attend_unknown": (), "opt_out": (), "opt_in": (),

@@ -32,10 +32,12 @@ from antrean.indonesian import (
 )
 from antrean.masking import mask_code, mask_phone
 from antrean.model import (
+    Booking,
     BookingStatus,
     Notice,
     NoticeKind,
     NoticeState,
+    OwnerNotice,
     SlotRef,
     StaffBooking,
 )
@@ -61,6 +63,10 @@ CLAIM_LEASE_S = 60.0
 # intents; "attend" and "move" are answered by the WhatsApp channel before the bot.
 RESCHEDULE_PAYLOAD = "/reschedule_booking"
 CANCEL_PAYLOAD = "/cancel_booking"
+HUMAN_PAYLOAD = "/request_human"
+# Who did it, in the owner notices' words ("diubah …", "dibatalkan …").
+BY_OTHER_NUMBER = "dari nomor WhatsApp lain"
+BY_STAFF = "oleh petugas kantor (NIK dilepas setelah pemeriksaan identitas)"
 ATTEND_PREFIX = "notice:attend:"
 MOVE_PREFIX = "notice:move:"
 
@@ -169,16 +175,43 @@ class NoticeOutbox:
         with self.service.store.transaction() as tx:
             return tx.outbox.cancel_pending(NoticeKind.CLOSURE, day, "date_reopened")
 
+    def queue_owner_notice(self, tx: StoreSession, notice: OwnerNotice, booking: Booking,
+                           previous: SlotRef | None) -> bool:
+        """Queue the WhatsApp message telling a booking's own number what was done elsewhere.
+
+        Runs in the caller's transaction, so the record for staff (``owner_notices``) and
+        the message to send are written together; sending it marks the record told.
+        """
+        booking_id = tx.booking_id(booking.code)
+        if booking_id is None:
+            return False
+        kind = NoticeKind.OWNER_CHANGED if previous is not None else NoticeKind.OWNER_CANCELLED
+        values = {**self._schedule_values(booking.code, booking.slot),
+                  "by": BY_OTHER_NUMBER if notice.by_phone else BY_STAFF,
+                  "owner_notice_id": str(notice.id)}
+        if previous is not None:
+            values.update({"old_day": DAY_NAMES[previous.date.weekday()],
+                           "old_date": long_date(previous.date),
+                           "old_time": f"{previous.time:%H.%M}"})
+        row = {"booking_id": booking_id, "kind": kind.value, "service_date": booking.slot.date,
+               "phone": booking.phone, "parameters": values}
+        return tx.outbox.queue([row], self.service.now()) == 1
+
+    def _schedule_values(self, code: str, slot: SlotRef) -> dict[str, str]:
+        return {
+            "code": codes.display_code(code),
+            "day": DAY_NAMES[slot.date.weekday()],
+            "date": long_date(slot.date),
+            "time": f"{slot.time:%H.%M}",
+            "raw_code": code,
+            "slot_time": f"{slot.time:%H:%M}",
+        }
+
     def booking_values(self, booking: StaffBooking) -> dict[str, str]:
         return {
-            "code": codes.display_code(booking.code),
-            "day": DAY_NAMES[booking.slot.date.weekday()],
-            "date": long_date(booking.slot.date),
-            "time": f"{booking.slot.time:%H.%M}",
+            **self._schedule_values(booking.code, booking.slot),
             "people": join_names(a.name for a in booking.applicants),
             "arrive_minutes": str(self.service.config.booking.arrive_early_minutes),
-            "raw_code": booking.code,
-            "slot_time": f"{booking.slot.time:%H:%M}",
         }
 
     @staticmethod
@@ -214,6 +247,8 @@ class NoticeOutbox:
         return ready
 
     def _not_due(self, tx: StoreSession, notice: Notice) -> str | None:
+        if notice.kind.for_owner:
+            return None  # about something already done: the booking's state now is moot
         state = tx.outbox.booking_state(notice.booking_id)
         if state is None or state[0] != BookingStatus.ACTIVE.value:
             return "booking_cancelled"
@@ -258,6 +293,9 @@ class NoticeOutbox:
         with self.service.store.transaction() as tx:
             done = tx.outbox.mark_sent(notice.id, notice.lease_token, self.service.now(),
                                        wamid, "text" if item.as_text else "template")
+            owner_notice = notice.parameters.get("owner_notice_id")
+            if done and owner_notice:
+                tx.access.mark_notice_sent(int(owner_notice), "whatsapp", self.service.now())
         log.info("%s of %s sent to %s as %s", notice.kind.value,
                  mask_code(notice.parameters.get("raw_code")), mask_phone(notice.phone),
                  "text" if item.as_text else "template")
@@ -353,6 +391,8 @@ def _action_payload(action: str, values: dict[str, str]) -> str:
         return RESCHEDULE_PAYLOAD
     if action == "cancel":
         return CANCEL_PAYLOAD
+    if action == "human":
+        return HUMAN_PAYLOAD
     slot = _slot_of(values.get("slot" + action[len("option"):]))
     return move_payload(code, slot) if slot else RESCHEDULE_PAYLOAD
 

@@ -65,6 +65,10 @@ def template_payload(item: OutboundNotice) -> dict[str, Any]:
 
 def text_payload(item: OutboundNotice) -> dict[str, Any]:
     """The same notice as free text with reply buttons (inside the 24-hour window)."""
+    if not item.buttons:
+        return {"messaging_product": MESSAGING_PRODUCT, "recipient_type": "individual",
+                "to": item.notice.phone, "type": "text",
+                "text": {"preview_url": False, "body": item.text[:4096]}}
     return {
         "messaging_product": MESSAGING_PRODUCT,
         "recipient_type": "individual",

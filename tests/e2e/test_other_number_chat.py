@@ -1,12 +1,16 @@
 """End to end (issue 14, point 1): a booking made from number A, looked at and cancelled from
 number B over HTTP with the real Rasa and action servers. B sees only validity, day and time;
 a wrong date of birth of the first applicant is refused and the booking stays; the right one
-cancels it after "ya", and A's number is owed a notice."""
+cancels it after "ya", and A's number is owed a notice, which `law-notices` (its own process)
+sends to A's number through the local Graph API."""
 from __future__ import annotations
 
 import pytest
 
 from antrean.access import BookingAccess
+from tests.channel.conftest import graph, graph_server  # noqa: F401 - the local Graph API
+from tests.channel.helpers import accept_all, sent_bodies
+from tests.notices.test_sending import scheduler_env, start_scheduler
 from antrean.clock import FixedClock
 from antrean.codes import display_code
 from antrean.config import load_config
@@ -81,10 +85,25 @@ def test_another_number_sees_day_and_time_and_cancels_only_with_the_date_of_birt
     service.store.dispose()
 
 
+def test_law_notices_tells_the_owner_on_whatsapp(bot, graph):
+    # after the chat above: the action server queued the message with the notice
+    accept_all(graph)
+    env = {**scheduler_env(f"sqlite:///{bot.tmp / 'law.db'}", graph),
+           "LAW_FIXED_NOW": NOW.isoformat()}
+    output, _ = start_scheduler(env).communicate(timeout=60)
+    [body] = sent_bodies(graph)
+    assert body["to"] == OWNER and body["template"]["name"] == "booking_dibatalkan_pihak_lain"
+    service = service_of(bot)
+    assert BookingAccess(service).owner_notices() == []  # told: no longer owed to staff
+    code = BookingAccess(service).owner_notices(include_sent=True)[0].booking_code
+    service.store.dispose()
+    assert code not in output and OWNER not in output, output  # masked in its log
+
+
 def test_codes_are_masked_in_every_log(bot):
     # after the chat above: the code was logged when reserved, cancelled and noticed
     service = service_of(bot)
-    [notice] = BookingAccess(service).owner_notices()
+    [notice] = BookingAccess(service).owner_notices(include_sent=True)
     service.store.dispose()
     code = notice.booking_code
     actions_log = (bot.tmp / "actions.log").read_text(errors="replace")
