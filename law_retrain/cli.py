@@ -32,6 +32,7 @@ from antrean.settings import Settings
 from antrean.staff.common import StaffError, parse_date, render_table, write_csv
 from antrean.staff.tracker import TrackerStore, tracker_url_from_env
 from law_retrain.history import History
+from law_retrain.job import training_lock
 from law_retrain.messages import DEFAULT_CONFIDENCE_THRESHOLD
 from law_retrain.models import ModelInfo, ProjectPaths
 from law_retrain.promotion import (
@@ -163,7 +164,8 @@ def run_train(args: argparse.Namespace) -> int:
     kind = "hanya NLU" if args.hanya_nlu else "NLU dan dialog"
     print(f"Melatih model kandidat {name} ({kind}); ini bisa makan waktu beberapa menit ...")
     started = time.monotonic()
-    model = train_candidate(paths, name, nlu_only=args.hanya_nlu)
+    with training_lock(paths):  # one training at a time, also against the console's
+        model = train_candidate(paths, name, nlu_only=args.hanya_nlu)
     history = History.load(paths.retrain)
     history.latest_candidate = str(model)
     history.save()

@@ -89,14 +89,15 @@ class StoredEvent(NamedTuple):
     id: int
     sender_id: str
     timestamp: float
-    type_name: str  # "user", "bot" or "action"
+    type_name: str  # "user", "bot", "action" or "slot"
     intent_name: str | None
     action_name: str | None
     data: str | None
 
 
-# What the review reads: the applicant's messages, the bot's replies and the actions between.
-REVIEW_EVENTS = (USER_EVENT, BOT_EVENT, "action")
+# What the review reads: the applicant's messages, the bot's replies, the actions between, and
+# the slots set (to find the names to mask).
+REVIEW_EVENTS = (USER_EVENT, BOT_EVENT, "action", "slot")
 
 
 def epoch(moment: dt.datetime) -> float:
@@ -218,7 +219,11 @@ class TrackerEvents:
 
     def messages_around(self, event_id: int, before: int = 6, after: int = 6
                         ) -> list[ConversationEvent]:
-        """The messages of the conversation of event ``event_id`` just before and after it."""
+        """The messages of the conversation of event ``event_id`` just before and after it.
+
+        Also every ``slot`` event of that conversation (after the messages), whose values tell
+        the caller which names to mask.
+        """
         if not self.has_events():
             return []
         with self.engine.connect() as conn:
@@ -227,14 +232,16 @@ class TrackerEvents:
             if sender is None:
                 return []
             columns = (events.c.id, events.c.timestamp, events.c.type_name, events.c.data)
-            mine = (events.c.sender_id == sender,
-                    events.c.type_name.in_((USER_EVENT, BOT_EVENT)))
+            mine = (events.c.sender_id == sender, events.c.type_name.in_(REVIEW_EVENTS[:2]))
             earlier = conn.execute(select(*columns).where(*mine, events.c.id <= event_id)
                                    .order_by(events.c.id.desc()).limit(before + 1)).all()
             later = conn.execute(select(*columns).where(*mine, events.c.id > event_id)
                                  .order_by(events.c.id).limit(after)).all()
+            slots = conn.execute(select(*columns).where(
+                events.c.sender_id == sender, events.c.type_name == "slot")
+                .order_by(events.c.id)).all()
         return [ConversationEvent(r.id, r.timestamp, r.type_name, r.data)
-                for r in [*reversed(earlier), *later]]
+                for r in [*reversed(earlier), *later, *slots]]
 
     def last_user_message_at(self, sender: str) -> dt.datetime | None:
         """When ``sender`` last wrote (WhatsApp's 24-hour window runs from it)."""

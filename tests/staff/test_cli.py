@@ -73,14 +73,14 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 
 def test_retrain_commands_join_when_the_module_exists(monkeypatch, capsys):
-    fake = types.ModuleType("antrean.staff.retrain")
+    fake = types.ModuleType("law_retrain.cli")
 
     def register(subparsers):
         parser = subparsers.add_parser("latih-uji", help="uji")
         parser.set_defaults(handler=lambda args: print("dilatih") or 0)
 
     fake.register = register
-    monkeypatch.setitem(sys.modules, "antrean.staff.retrain", fake)
+    monkeypatch.setitem(sys.modules, "law_retrain.cli", fake)
     assert main(["latih-uji"]) == 0 and capsys.readouterr().out == "dilatih\n"
 
 
@@ -88,7 +88,7 @@ def test_cli_works_without_the_retrain_module(monkeypatch):
     real_import = __import__("importlib").import_module
 
     def import_module(name, *args):
-        if name == "antrean.staff.retrain":
+        if name == "law_retrain.cli":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real_import(name, *args)
 
@@ -100,7 +100,7 @@ def test_a_broken_retrain_module_warns_and_the_rest_works(monkeypatch, capsys):
     real_import = __import__("importlib").import_module
 
     def import_module(name, *args):
-        if name == "antrean.staff.retrain":
+        if name == "law_retrain.cli":
             raise ModuleNotFoundError("No module named 'somepackage'", name="somepackage")
         return real_import(name, *args)
 
