@@ -11,6 +11,9 @@ STAMP     := $(VENV)/.installed
 MODEL_SRC := config.yml domain.yml $(shell find data addons -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null | sort) requirements.txt
 MODEL_ID   = $(shell cat $(MODEL_SRC) | sha256sum | cut -c1-12)
 MODEL      = models/law-$(MODEL_ID).tar.gz
+# What Rasa starts with: the promoted model (models/current.tar.gz, law_retrain/pointer.py)
+# when it was promoted after $(MODEL) was trained, else $(MODEL).
+LAUNCH_MODEL = $(shell $(PY) -m law_retrain.pointer $(MODEL))
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
@@ -57,7 +60,7 @@ db: setup
 	@$(PY) -c "from antrean.store.engine import migrate; migrate()"
 
 run: train db
-	@scripts/run-local.sh $(MODEL)
+	@scripts/run-local.sh $(LAUNCH_MODEL)
 
 # The gates, first in `make test`: ruff (import order, docstrings, pyupgrade, bugbear) and mypy,
 # configured in pyproject.toml, on the packages that ship.
@@ -82,7 +85,7 @@ clean:
 # PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
 .PHONY: run-prod
 run-prod: train
-	@$(VENV)/bin/law-prod --model $(MODEL) --create-databases --notices $(PROD_ARGS)
+	@$(VENV)/bin/law-prod --model $(LAUNCH_MODEL) --create-databases --notices $(PROD_ARGS)
 
 # Production figures (docs/performance.md): training, start-up, memory, end-to-end latency, CPU
 # per message and sustained rate of our bot (one Rasa process on SQLite, and the production

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     trained = Path(args[0]) if args else None
     models_dir = trained.parent if trained is not None else Path("models")
-    chosen = launch_model(models_dir, trained)
+    chosen = launch_model(models_dir, trained) or trained  # missing: the launcher says so
     if chosen is None:
         print("no model: run `make train`", file=sys.stderr)
         return 1
