@@ -35,7 +35,7 @@ from sanic.response import HTTPResponse
 
 from addons.whatsapp import instrumentation
 from addons.whatsapp.dedup import MessageStore
-from addons.whatsapp.dispatch import SenderQueues, gc_paused
+from addons.whatsapp.dispatch import SenderQueues, freeze_start_up_objects, gc_paused
 from addons.whatsapp.formatting import MenuMemory
 from addons.whatsapp.graph_client import GraphClient
 from addons.whatsapp.notice_replies import NoticeDesk
@@ -195,6 +195,7 @@ class WhatsAppInput(InputChannel):
 
         @webhook.listener("after_server_start")
         async def resume_work(*_: Any) -> None:
+            freeze_start_up_objects()
             self.start_resuming(on_new_message)
 
         @webhook.listener("before_server_stop")
