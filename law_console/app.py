@@ -95,6 +95,11 @@ STATIC = PACKAGE / "static"
 PAGE_MODULES: tuple[str, ...] = (
     "law_console.login",
     "law_console.today",
+    "law_console.schedule",
+    "law_console.reports",
+    "law_console.release",
+    "law_console.audit_page",
+    "law_console.users",
 )
 # Pages built separately: included when present. The hand-off inbox and takeover.
 OPTIONAL_MODULES: tuple[str, ...] = (

@@ -1,0 +1,106 @@
+""""Hari ini": the day's bookings per slot, arrivals with one click, counts that update live."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.console.conftest import BOTH_STORES, login, new_page, shoot
+
+
+def _count(page, key: str) -> str:  # noqa: ANN001
+    return page.locator(f'[data-count="{key}"]').first.inner_text()
+
+
+@BOTH_STORES
+def test_arrivals_marked_at_one_counter_show_at_another_without_reloading(browser, page,
+                                                                          console):
+    codes = console.seeded.codes
+    login(page, "loket")
+    page.wait_for_url("**/hari-ini")
+    assert _count(page, "total:bookings") == "4" and _count(page, "total:people") == "5"
+    assert _count(page, "08:00:unmarked") == "2" and _count(page, "08:00:arrived") == "0"
+    page.evaluate("window.notReloaded = true")
+
+    other = new_page(browser, console, width=360)  # a second counter, on a phone
+    try:
+        login(other, "supervisor")
+        other.wait_for_url("**/hari-ini")
+        budi = other.locator(f'[data-booking="{codes["budi"]}"]')
+        budi.locator("button[value=hadir]").click()
+        # Sent with fetch: the second counter's page is updated in place too.
+        expect(budi.locator("[data-status]")).to_have_text("hadir")
+        assert "hadir" in other.locator("main > .flash").inner_text()
+        shoot(other, "hari-ini-supervisor")
+    finally:
+        other.context.close()
+
+    # The first counter's page polls: the count changes, the page is the same page.
+    expect(page.locator('[data-count="08:00:arrived"]')).to_have_text("1", timeout=15_000)
+    assert _count(page, "total:arrived") == "1" and _count(page, "08:00:unmarked") == "1"
+    assert page.evaluate("window.notReloaded") is True
+    status = page.locator(f'[data-booking="{codes["budi"]}"] [data-status]').inner_text()
+    assert status == "hadir"
+
+    # A no-show, then corrected: the rules of `antrean tidak-hadir` / `hadir`.
+    siti = page.locator(f'[data-booking="{codes["siti"]}"]')
+    siti.locator("button[value=tidak-hadir]").click()
+    expect(siti.locator("[data-status]")).to_have_text("tidak hadir")
+    assert _count(page, "total:no_show") == "1"
+    siti.locator("button[value=hadir]").click()
+    expect(siti.locator("[data-status]")).to_have_text("hadir")
+    expect(page.locator('[data-count="total:no_show"]')).to_have_text("0")
+    assert _count(page, "total:arrived") == "2"
+    with console.service.store.transaction() as tx:
+        assert tx.staff.by_code(codes["siti"].replace("-", "")).attendance.value == "arrived"
+        entries, _ = tx.console.audit_entries(10, action="kehadiran")
+    assert [(e.username, e.action, e.target, e.before, e.after) for e in reversed(entries)] == [
+        ("supervisor", "kehadiran", codes["budi"], "belum ditandai", "hadir"),
+        ("loket", "kehadiran", codes["siti"], "belum ditandai", "tidak hadir"),
+        ("loket", "kehadiran", codes["siti"], "tidak hadir", "hadir"),
+    ]
+
+
+def test_a_no_show_before_the_slot_starts_is_refused_with_the_reason(page, console):
+    login(page, "loket")
+    dewi = page.locator(f'[data-booking="{console.seeded.codes["dewi"]}"]')  # 13:00, now 10:00
+    dewi.locator("button[value=tidak-hadir]").click()
+    error = page.locator("main > .flash-error")
+    error.wait_for()
+    assert "belum dimulai" in error.inner_text()
+    assert dewi.locator("[data-status]").inner_text() == "terjadwal"
+
+
+def test_the_counter_sees_priority_groups_saya_datang_and_masked_numbers(page, console):
+    codes = console.seeded.codes
+    login(page, "loket")
+    shoot(page, "hari-ini")
+    siti = page.locator(f'[data-booking="{codes["siti"]}"]')
+    assert "Prioritas: anak balita" in siti.inner_text()  # her 3-year-old
+    harjo = page.locator(f'[data-booking="{codes["harjo"]}"]')
+    assert "Prioritas: lansia" in harjo.inner_text() and "Saya datang" in harjo.inner_text()
+    budi = page.locator(f'[data-booking="{codes["budi"]}"]').inner_text()
+    assert "Budi Santoso" in budi and "Prioritas" not in budi and "Saya datang" not in budi
+    assert "*********7890" in budi and "6281234567890" not in budi  # the counter: masked
+    assert "NIK ************0001" in budi  # NIKs always masked
+    content = page.content()
+    assert "3171011203900001" not in content
+    supervisor = console.session("supervisor").get(f"{console.url}/hari-ini").text
+    assert "6281234567890" in supervisor  # supervisors call applicants
+
+
+def test_search_by_code_or_name(page, console):
+    codes = console.seeded.codes
+    login(page, "loket")
+    page.fill("input[name=cari]", "siti")
+    page.click("button:text('Cari')")
+    page.wait_for_url("**/hari-ini?cari=siti")
+    assert page.locator("[data-booking]").count() == 1
+    assert page.locator(f'[data-booking="{codes["siti"]}"]').is_visible()
+    page.fill("input[name=cari]", codes["harjo"].lower().replace("-", ""))
+    page.click("button:text('Cari')")
+    page.wait_for_load_state()
+    assert [page.locator("[data-booking]").get_attribute("data-booking")] == [codes["harjo"]]
+    page.fill("input[name=cari]", "Tidak Ada Orangnya")
+    page.click("button:text('Cari')")
+    page.wait_for_load_state()
+    assert page.locator("[data-booking]").count() == 0
+    assert "Tidak ada booking hari ini yang cocok" in page.locator(".note").inner_text()
