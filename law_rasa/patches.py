@@ -28,6 +28,9 @@ unchanged (docs/performance.md).
 4. ``law_rasa.failures``: one error boundary — a failing custom action, a failing or hanging
 action server, answer the applicant with a short apology and log no personal data.
 
+5. ``law_rasa.observability``: ``GET /metrics`` (Prometheus) and ``GET /ready`` (the stores
+answer) on Rasa and the action server, and what they count (lock waits, fallbacks, actions).
+
 Each function replaces members that are private or undocumented in Rasa 3.6.21; the launcher
 (``law_rasa.cli``) applies them only after ``law_rasa.pinned`` found that release installed.
 """
@@ -48,11 +51,12 @@ _SERVING: dict[asyncio.AbstractEventLoop, list[Any]] = {}
 
 def apply_all() -> None:
     """Every patch, in the order the launcher needs them (JAX before TensorFlow loads)."""
-    from law_rasa import failures
+    from law_rasa import failures, observability
 
     leave_out_jax()
     validate_action_answers_with_one_validator()
     keep_one_session_per_endpoint()
+    observability.apply()  # before failures: it counts the failures that become the apology
     failures.apply()
 
 
