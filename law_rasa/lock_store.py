@@ -264,8 +264,8 @@ class AtomicRedisLockStore(LockStore):
             pipe.execute()
 
     def delete_lock(self, conversation_id: str) -> None:
-        deleted = self.red.delete(self.tickets_key(conversation_id))
-        self._log_deletion(conversation_id, bool(deleted))
+        # Not Rasa's _log_deletion: it names the conversation, an applicant's phone number.
+        self.red.delete(self.tickets_key(conversation_id))
 
     def update_lock(self, conversation_id: str) -> None:
         self._live(keys=[self.tickets_key(conversation_id)])
