@@ -90,6 +90,15 @@ def accept(
         if not rows:
             continue
         conn.execute(_insert_new(conn), rows)
+        # Another process may have finished one of them since the check above (its row
+        # deleted, its id recorded as processed): the INSERT then stored it afresh. Looked up
+        # again after the INSERT (which waited for that finish to commit), such a row goes.
+        fresh = [row["message_id"] for row in rows]
+        late = list(conn.execute(
+            select(processed.c.message_id).where(processed.c.message_id.in_(fresh))).scalars())
+        if late:
+            conn.execute(delete(inbox).where(inbox.c.message_id.in_(late),
+                                             inbox.c.lease_token == token))
         conn.execute(  # waiting rows nobody works on any more
             update(inbox)
             .where(inbox.c.message_id.in_([row["message_id"] for row in rows]), _free(now))
