@@ -44,7 +44,7 @@ Helpers of ``Page``: ``p.user`` (``StaffUser``: ``id``, ``username``, ``display_
 ``p.redirect(path, message, error=False)``, ``p.json(data)``, ``p.audit(action, target,
 before, after)`` — every change is audited, with personal data masked as the page shows it.
 A ``StaffError`` raised by a handler becomes an error page, or for a POST a red message on
-the page its hidden field ``kembali`` names (default: the POST's own path).
+the page its hidden field ``kembali`` names (default: the page the form was on).
 
 Templates extend ``base.html`` (``{% extends "base.html" %}``, blocks ``title`` and
 ``content``); every POST form carries ``<input type="hidden" name="csrf" value="{{ csrf_token

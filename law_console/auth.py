@@ -10,7 +10,8 @@ Every handler of the console is wrapped by :func:`page`, which
 4. calls the handler with a :class:`Page`: a plain ``def`` handler runs in a worker thread
    (the store is synchronous), an ``async def`` one on the event loop;
 5. turns a ``StaffError`` (the staff tools' Indonesian refusals) into an error page, or for a
-   POST into a message on the page it goes back to.
+   POST into a red message on the page it came from (the form's ``kembali`` field, else the
+   ``Referer``).
 
 Responses the handler builds with ``Page.render`` get the template context every page
 needs (user, navigation, CSRF token, the one-time message).
@@ -243,10 +244,18 @@ def _refused(current: Page, problem: StaffError) -> Response:
     if wants_json(request):
         return JSONResponse({"error": problem.message}, status_code=400)
     if request.method == "POST":
-        back = current.form.get("kembali") or request.url.path
+        back = current.form.get("kembali") or _referring_page(request)
         return current.redirect(back, problem.message, error=True)
     return current.render("error.html", status_code=400, title="Tidak dapat diproses",
                           message=problem.message)
+
+
+def _referring_page(request: Request) -> str:
+    """The page of this site the form was on (``Referer``), else the home page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 def _not_signed_in(request: Request) -> Response:

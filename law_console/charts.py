@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 600, 230
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 14, 34
+WIDTH, HEIGHT = 480, 240
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 20, 30
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class Bar:
     day: str  # ISO date
     label: str  # under the bar, e.g. "07/12"
     value: float
-    text: str  # the value as shown, e.g. "12" or "8,3%"
+    text: str  # the value as shown on the bar, e.g. "12" or "8,3%"
+    detail: str = ""  # more, for the tooltip, e.g. "1 dari 12"
 
 
 def _nice_top(value: float, percent: bool) -> float:
@@ -38,7 +39,7 @@ def bar_chart(title: str, bars: Sequence[Bar], tone: str = "", percent: bool = F
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(bars), 1)
     bar_w = max(2.0, min(40.0, slot * 0.7))
-    label_every = max(1, round(len(bars) / 12 + 0.49))
+    label_every = max(1, -(-len(bars) // 8))
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for step in range(5):
@@ -56,12 +57,12 @@ def bar_chart(title: str, bars: Sequence[Bar], tone: str = "", percent: bool = F
             f'<rect class="bar{" " + tone if tone else ""}" x="{x:.1f}" y="{y:.1f}" '
             f'width="{bar_w:.1f}" height="{height:.1f}" data-day="{escape(bar.day)}" '
             f'data-value="{bar.value:g}"><title>{escape(bar.label)}: {escape(bar.text)}'
-            '</title></rect>')
-        if bar.value and len(bars) <= 16:
+            f'{escape(" (" + bar.detail + ")") if bar.detail else ""}</title></rect>')
+        if bar.value and len(bars) <= 12:
             parts.append(f'<text class="value" x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" '
                          f'text-anchor="middle">{escape(bar.text)}</text>')
         if index % label_every == 0:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - BOTTOM + 18}" '
                          f'text-anchor="middle">{escape(bar.label)}</text>')
     parts.append(f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" '
                  f'y2="{TOP + plot_h}"/></svg>')

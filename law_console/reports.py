@@ -18,7 +18,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
-from antrean.staff.common import day_label, parse_date, percent
+from antrean.staff.common import StaffError, day_label, parse_date, percent
 from antrean.staff.reports import (
     CSV_HEADERS,
     Report,
@@ -40,6 +40,8 @@ def _dates(p: Page) -> tuple[dt.date, dt.date]:
     last = parse_date(p.query("sampai"), today) if p.query("sampai") else today
     first = (parse_date(p.query("dari"), today) if p.query("dari")
              else last - dt.timedelta(days=DEFAULT_DAYS - 1))
+    if last < first:
+        raise StaffError("Tanggal akhir sebelum tanggal awal.", 2)
     return first, last
 
 
@@ -57,8 +59,9 @@ def _ratio(part: int, whole: int) -> float:
 
 
 def _bars(rows: list[ReportRow], value: Callable[[ReportRow], float],
-          text: Callable[[ReportRow], str]) -> list[Bar]:
-    return [Bar(r.date, f"{dt.date.fromisoformat(r.date):%d/%m}", value(r), text(r))
+          text: Callable[[ReportRow], str],
+          detail: Callable[[ReportRow], str] = lambda r: "") -> list[Bar]:
+    return [Bar(r.date, f"{dt.date.fromisoformat(r.date):%d/%m}", value(r), text(r), detail(r))
             for r in rows]
 
 
@@ -69,8 +72,8 @@ def charts(rows: list[ReportRow], with_messages: bool) -> list[tuple[str, Markup
             rows, lambda r: r.bookings, lambda r: str(r.bookings)))),
         ("Tidak hadir (% dari yang ditandai)", bar_chart("Tidak hadir per hari", _bars(
             rows, lambda r: _ratio(r.no_show, r.arrived + r.no_show),
-            lambda r: f"{percent(r.no_show, r.arrived + r.no_show)} "
-                      f"({r.no_show} dari {r.arrived + r.no_show})"),
+            lambda r: percent(r.no_show, r.arrived + r.no_show),
+            lambda r: f"{r.no_show} dari {r.arrived + r.no_show} yang ditandai"),
             tone="bad", percent=True)),
         ("Pembatalan per hari", bar_chart("Pembatalan per hari", _bars(
             rows, lambda r: r.cancelled, lambda r: str(r.cancelled)), tone="warn")),
@@ -78,8 +81,8 @@ def charts(rows: list[ReportRow], with_messages: bool) -> list[tuple[str, Markup
     if with_messages:
         drawn.append(("Pesan tidak dipahami per hari", bar_chart(
             "Pesan tidak dipahami per hari", _bars(
-                rows, lambda r: r.fallback_messages,
-                lambda r: f"{r.fallback_messages} dari {r.messages} pesan"), tone="bad")))
+                rows, lambda r: r.fallback_messages, lambda r: str(r.fallback_messages),
+                lambda r: f"dari {r.messages} pesan"), tone="bad")))
     return drawn
 
 
