@@ -1,0 +1,394 @@
+"""Permintaan petugas: the hand-off inbox and the takeover of a conversation (counter and up).
+
+``/permintaan`` lists the conversations that asked for a person (``handoff_requests``, written
+by the bot's ``request_human``), newest first, each with its last messages from Rasa's tracker
+store, personal data masked (``law_console/conversation.py``). ``/permintaan/{id}`` shows one
+conversation, refreshed every few seconds by ``static/handoff.js`` from
+``/permintaan/{id}/pesan``; "Tampilkan data pribadi" unmasks it for this session for
+``REVEAL_MINUTES`` and is audited.
+
+A staff member may take the conversation over ("Ambil alih"): the takeover is written
+(``antrean/store/takeover_queries.py``) and Rasa's conversation paused, so the bot stays
+silent; replies go to the applicant on WhatsApp and into the conversation
+(``law_console/takeover.py``) while the applicant's 24-hour window is open. "Selesai" resumes
+the bot, tells the applicant it is back, ends the takeover and resolves the request. Anyone
+signed in may reply or end a takeover another started (a shift ends); every step is audited.
+A failure of Rasa, of WhatsApp or of their settings is told in Indonesian on the page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.routing import Route
+
+from antrean.masking import mask_phone
+from antrean.model import HandoffRequest
+from antrean.staff.common import StaffError
+from antrean.staff.users import Role
+from antrean.store.takeover_queries import Takeover, TakeoverQueries, personal_values
+from antrean.store.tracker_queries import TrackerEvents
+from law_console.auth import Page, page
+from law_console.conversation import Line, Masker, lines
+from law_console.state import NavItem
+from law_console.takeover import (
+    BOT_IS_BACK,
+    MAX_REPLY_CHARS,
+    RasaConversations,
+    TakeoverProblem,
+    WhatsAppReplies,
+    check_reply,
+    check_whatsapp_sender,
+    check_window,
+    window_open,
+)
+
+POLL_MS = 3000
+REVEAL_MINUTES = 30
+INBOX_LINES = 3
+CONVERSATION_LINES = 40
+REASONS = {"request_human": "minta petugas", "fallback": "asisten tidak paham"}
+TRACKER_UNREADABLE = ("Percakapan tidak dapat dibaca dari penyimpanan Rasa ({why}); "
+                      "permintaan tetap ditampilkan.")
+
+
+class Desk:
+    """The hand-off inbox's connections, built once per console (``app.state.handoff_desk``).
+
+    Args:
+        tracker: Rasa's tracker store, read.
+        rasa: Rasa's HTTP API, for pausing, resuming and recording staff replies.
+        whatsapp: Sends staff replies to applicants.
+    """
+
+    def __init__(self, tracker: TrackerEvents, rasa: RasaConversations,
+                 whatsapp: WhatsAppReplies) -> None:
+        self.tracker = tracker
+        self.rasa = rasa
+        self.whatsapp = whatsapp
+        self._reveals: dict[tuple[int, int], dt.datetime] = {}
+        self._lock = threading.Lock()
+
+    def reveal(self, session_id: int, handoff_id: int, now: dt.datetime) -> None:
+        with self._lock:
+            self._reveals = {key: until for key, until in self._reveals.items() if until > now}
+            self._reveals[(session_id, handoff_id)] = now + dt.timedelta(minutes=REVEAL_MINUTES)
+
+    def revealed(self, session_id: int, handoff_id: int, now: dt.datetime) -> bool:
+        with self._lock:
+            until = self._reveals.get((session_id, handoff_id))
+        return until is not None and until > now
+
+
+_desk_lock = threading.Lock()
+
+
+def desk_of(p: Page) -> Desk:
+    state = p.request.app.state
+    with _desk_lock:
+        desk = getattr(state, "handoff_desk", None)
+        if desk is None:
+            settings = p.console.settings
+            desk = Desk(TrackerEvents(settings.tracker_url),
+                        RasaConversations(settings.rasa_url, settings.rasa_token),
+                        WhatsAppReplies())
+            state.handoff_desk = desk
+        return desk
+
+
+@dataclass(frozen=True)
+class Card:
+    """A hand-off request as the inbox and the conversation page show it."""
+
+    id: int
+    created: str
+    phone: str  # masked unless revealed
+    reason: str
+    message: str
+    resolved: str  # "" while open, else "selesai 14.05 (petugas)"
+    takeover: Takeover | None
+    lines: list[Line]
+    note: str  # why the conversation could not be read, if it could not
+
+
+# --- reading ------------------------------------------------------------------------------
+def _request(p: Page, handoff_id: int) -> HandoffRequest:
+    found = [r for r in p.service.handoffs(include_resolved=True) if r.id == handoff_id]
+    if not found:
+        raise StaffError(f"Permintaan {handoff_id} tidak ada.", 2)
+    return found[0]
+
+
+def _handoff_id(p: Page) -> int:
+    raw = str(p.request.path_params.get("handoff_id", ""))
+    if not raw.isdigit():
+        raise StaffError("Nomor permintaan tidak dikenal.", 2)
+    return int(raw)
+
+
+def _masker(p: Page, desk: Desk, request: HandoffRequest) -> Masker:
+    if desk.revealed(p.session.id, request.id, p.console.now()):
+        return Masker.none()
+    try:
+        known = personal_values(desk.tracker, request.phone)
+    except Exception:  # noqa: BLE001 - the numbers, dates and codes are masked all the same
+        known = set()
+    return Masker(known, p.service.today().year,
+                  public=[p.service.config.office.contact_phone])
+
+
+def _card(p: Page, desk: Desk, request: HandoffRequest, takeover: Takeover | None,
+          limit: int, revealed: bool) -> Card:
+    tz = p.service.tz
+    masker = Masker.none() if revealed else _masker(p, desk, request)
+    note, shown = "", []
+    try:
+        shown = lines(desk.tracker.conversation(request.phone, limit), masker, tz,
+                      p.service.today())
+    except Exception as exc:  # noqa: BLE001 - the inbox works without Rasa's store
+        note = TRACKER_UNREADABLE.format(why=type(exc).__name__)
+    resolved = ""
+    if request.resolved_at is not None:
+        resolved = (f"selesai {request.resolved_at.astimezone(tz):%d-%m %H.%M}"
+                    f" ({request.resolved_by or '-'})")
+    return Card(
+        id=request.id, created=f"{request.created_at.astimezone(tz):%d-%m-%Y %H.%M}",
+        phone=request.phone if revealed else mask_phone(request.phone),
+        reason=REASONS.get(request.reason, request.reason), message=masker(request.message),
+        resolved=resolved, takeover=takeover, lines=shown, note=note)
+
+
+def _active_takeovers(p: Page) -> dict[str, Takeover]:
+    with p.service.store.transaction() as tx:
+        return TakeoverQueries(tx.conn).all_active()
+
+
+@page(Role.LOKET)
+def inbox(p: Page) -> Response:
+    desk = desk_of(p)
+    show_all = p.query("semua") == "1"
+    requests = p.service.handoffs(include_resolved=show_all)
+    requests.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+    active = _active_takeovers(p)
+    now = p.console.now()
+    cards = [_card(p, desk, r, active.get(r.phone) if r.is_open else None, INBOX_LINES,
+                   desk.revealed(p.session.id, r.id, now))
+             for r in requests[:100]]
+    return p.render("handoff.html", title="Permintaan petugas", cards=cards, show_all=show_all,
+                    waiting=sum(1 for r in requests if r.is_open))
+
+
+def _conversation_context(p: Page, handoff_id: int) -> dict[str, Any]:
+    desk = desk_of(p)
+    request = _request(p, handoff_id)
+    with p.service.store.transaction() as tx:
+        takeover = TakeoverQueries(tx.conn).active(request.phone)
+    now = p.console.now()
+    revealed = desk.revealed(p.session.id, request.id, now)
+    card = _card(p, desk, request, takeover, CONVERSATION_LINES, revealed)
+    window = ""
+    try:
+        last = desk.tracker.last_user_message_at(request.phone)
+    except Exception:  # noqa: BLE001 - the card says the store cannot be read
+        last = None
+    if last is not None:
+        closes = (last + dt.timedelta(hours=24)).astimezone(p.service.tz)
+        window = (f"Balasan bebas bisa dikirim sampai {closes:%d-%m %H.%M}."
+                  if window_open(last, now) else
+                  "Jendela 24 jam WhatsApp sudah tertutup: balasan bebas tidak dapat dikirim "
+                  "(perlu templat yang disetujui Meta).")
+    return {"card": card, "revealed": revealed, "window": window, "open": request.is_open,
+            "last_id": card.lines[-1].id if card.lines else 0, "poll_ms": POLL_MS,
+            "max_reply": MAX_REPLY_CHARS, "mine": bool(takeover and takeover.staff_user_id
+                                                       == p.user.id)}
+
+
+@page(Role.LOKET)
+def conversation(p: Page) -> Response:
+    context = _conversation_context(p, _handoff_id(p))
+    return p.render("handoff_conversation.html", title=f"Permintaan {context['card'].id}",
+                    draft="", **context)
+
+
+@page(Role.LOKET, touch=False)
+def new_lines(p: Page) -> Response:
+    """The lines stored after ``?setelah=<id>``, and whether a takeover is on (JSON)."""
+    desk = desk_of(p)
+    request = _request(p, _handoff_id(p))
+    after = p.query("setelah")
+    masker = _masker(p, desk, request)
+    try:
+        found = desk.tracker.conversation(request.phone, CONVERSATION_LINES,
+                                          after_id=int(after) if after.isdigit() else None)
+    except Exception as exc:  # noqa: BLE001 - the page keeps what it shows and says why
+        return p.json({"error": TRACKER_UNREADABLE.format(why=type(exc).__name__)}, 503)
+    with p.service.store.transaction() as tx:
+        takeover = TakeoverQueries(tx.conn).active(request.phone)
+    return p.json({
+        "lines": [line.as_json() for line in lines(found, masker, p.service.tz,
+                                                   p.service.today())],
+        "takeover": takeover.staff_name if takeover else None,
+    })
+
+
+# --- changes ------------------------------------------------------------------------------
+def _target(request: HandoffRequest) -> str:
+    return f"permintaan {request.id} ({mask_phone(request.phone)})"
+
+
+@page(Role.LOKET)
+def reveal(p: Page) -> Response:
+    request = _request(p, _handoff_id(p))
+    desk_of(p).reveal(p.session.id, request.id, p.console.now())
+    p.audit("permintaan.tampilkan", _target(request), "tersamar", "ditampilkan")
+    return p.redirect(f"/permintaan/{request.id}",
+                      f"Data pribadi ditampilkan untuk Anda selama {REVEAL_MINUTES} menit.")
+
+
+@page(Role.LOKET)
+async def take_over(p: Page) -> Response:
+    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    desk = desk_of(p)
+    back = f"/permintaan/{request.id}"
+    try:
+        if not request.is_open:
+            raise TakeoverProblem("Permintaan ini sudah selesai; tidak ada yang perlu diambil "
+                                  "alih.")
+        check_whatsapp_sender(request.phone)
+        await run_in_threadpool(desk.whatsapp.settings)  # configured? (imports Rasa: slow)
+        takeover = await run_in_threadpool(_start, p, request.phone)
+        try:
+            await desk.rasa.pause(request.phone)
+        except TakeoverProblem:
+            await run_in_threadpool(_forget, p, takeover)
+            raise
+    except TakeoverProblem as problem:
+        return await run_in_threadpool(p.redirect, back, problem.message, True)
+    await run_in_threadpool(p.audit, "permintaan.ambil-alih", _target(request), "asisten",
+                            f"petugas {p.user.display_name}")
+    return await run_in_threadpool(
+        p.redirect, back, "Anda mengambil alih percakapan ini: asisten diam sampai Anda "
+        "menekan Selesai. Tulis balasan di bawah.")
+
+
+def _start(p: Page, phone: str) -> Takeover:
+    with p.service.store.transaction() as tx:
+        queries = TakeoverQueries(tx.conn)
+        started = queries.start(phone, p.user.id, p.console.now())
+        if started is None:
+            current = queries.active(phone)
+            name = current.staff_name if current else "petugas lain"
+            raise TakeoverProblem(f"Percakapan ini sudah diambil alih oleh {name}.")
+        return started
+
+
+def _forget(p: Page, takeover: Takeover) -> None:
+    with p.service.store.transaction() as tx:
+        TakeoverQueries(tx.conn).forget(takeover.id)
+
+
+@page(Role.LOKET)
+async def reply(p: Page) -> Response:
+    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    desk = desk_of(p)
+    draft = p.form.get("pesan", "")
+    try:
+        text = check_reply(draft)
+        takeover = await run_in_threadpool(_active, p, request.phone)
+        if takeover is None:
+            raise TakeoverProblem("Ambil alih percakapan dulu; selama asisten masih melayani, "
+                                  "balasan petugas tidak dikirim.")
+        last = await run_in_threadpool(desk.tracker.last_user_message_at, request.phone)
+        check_window(last, p.console.now(), p.service.tz)
+        message_id = await desk.whatsapp.send_text(request.phone, text,
+                                                   f"takeover {takeover.id}")
+    except TakeoverProblem as problem:
+        # The page again with the draft kept, so nothing typed is lost.
+        context = await run_in_threadpool(_conversation_context, p, request.id)
+        return await run_in_threadpool(
+            p.render, "handoff_conversation.html", status_code=400,
+            title=f"Permintaan {request.id}", draft=draft, problem=problem.message, **context)
+    await run_in_threadpool(p.audit, "permintaan.balas", _target(request), None,
+                            f"{len(text)} karakter terkirim")
+    message = "Balasan terkirim ke WhatsApp pemohon."
+    try:
+        await desk.rasa.record_reply(request.phone, text, p.user.display_name, message_id)
+    except TakeoverProblem:
+        message += (" Namun balasan belum tercatat di riwayat percakapan (server asisten tidak "
+                    "dapat dihubungi).")
+    return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}", message)
+
+
+def _active(p: Page, phone: str) -> Takeover | None:
+    with p.service.store.transaction() as tx:
+        return TakeoverQueries(tx.conn).active(phone)
+
+
+@page(Role.LOKET)
+async def finish(p: Page) -> Response:
+    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    desk = desk_of(p)
+    takeover = await run_in_threadpool(_active, p, request.phone)
+    if takeover is None and not request.is_open:
+        return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}",
+                                       "Permintaan ini sudah selesai.")
+    told = ""
+    if takeover is not None:
+        try:
+            await desk.rasa.resume(request.phone)
+        except TakeoverProblem as problem:
+            return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}",
+                                           problem.message + " Asisten masih diam.", True)
+        told = await _tell_bot_is_back(p, desk, request, takeover)
+    await run_in_threadpool(_close, p, request, takeover)
+    done = (f"Permintaan {request.id} selesai; asisten kembali melayani pemohon. {told}"
+            if takeover else f"Permintaan {request.id} ditandai selesai.")
+    return await run_in_threadpool(p.redirect, "/permintaan", done.strip())
+
+
+async def _tell_bot_is_back(p: Page, desk: Desk, request: HandoffRequest,
+                            takeover: Takeover) -> str:
+    """Tell the applicant the assistant is back; what to add to the staff's message."""
+    try:
+        last = await run_in_threadpool(desk.tracker.last_user_message_at, request.phone)
+        check_window(last, p.console.now(), p.service.tz)
+        message_id = await desk.whatsapp.send_text(request.phone, BOT_IS_BACK,
+                                                   f"takeover {takeover.id} end")
+    except TakeoverProblem as problem:
+        return f"Pemberitahuan ke pemohon tidak terkirim: {problem.message}"
+    except Exception as exc:  # noqa: BLE001 - the store failing must not keep the bot silent
+        return f"Pemberitahuan ke pemohon tidak terkirim ({type(exc).__name__})."
+    try:
+        await desk.rasa.record_reply(request.phone, BOT_IS_BACK, p.user.display_name,
+                                     message_id)
+    except TakeoverProblem:
+        pass  # sent; the history misses it, as the log says
+    return "Pemohon sudah diberi tahu."
+
+
+def _close(p: Page, request: HandoffRequest, takeover: Takeover | None) -> None:
+    with p.service.store.transaction() as tx:
+        if takeover is not None:
+            TakeoverQueries(tx.conn).end(takeover.id, p.console.now())
+    resolved = p.service.resolve_handoff(request.id, p.user.username)
+    if takeover is not None:
+        p.audit("permintaan.selesai", _target(request), f"petugas {takeover.staff_name}",
+                "asisten")
+    elif resolved:
+        p.audit("permintaan.selesai", _target(request), "terbuka", "selesai")
+
+
+nav = [NavItem("Permintaan petugas", "/permintaan", Role.LOKET, order=20)]
+routes = [
+    Route("/permintaan", inbox, methods=["GET"]),
+    Route("/permintaan/{handoff_id}", conversation, methods=["GET"]),
+    Route("/permintaan/{handoff_id}/pesan", new_lines, methods=["GET"]),
+    Route("/permintaan/{handoff_id}/tampilkan", reveal, methods=["POST"]),
+    Route("/permintaan/{handoff_id}/ambil-alih", take_over, methods=["POST"]),
+    Route("/permintaan/{handoff_id}/balas", reply, methods=["POST"]),
+    Route("/permintaan/{handoff_id}/selesai", finish, methods=["POST"]),
+]
