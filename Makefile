@@ -32,7 +32,7 @@ help:
 	@echo "make setup  create .venv (Python 3.10) with the pinned dependencies"
 	@echo "make train  train a model unless one matches the current data"
 	@echo "make run-prod  the production topology here: PostgreSQL, Redis, 2 Rasa, 2 action servers"
-	@echo "make bench  production figures (one Rasa process, the production topology) beside a stock rasa init bot"
+	@echo "make bench  production figures (one Rasa process, the production topology) beside a stock rasa init bot, then 1-3 Rasa processes"
 
 setup: $(STAMP)
 
@@ -92,6 +92,8 @@ run-prod: train
 # topology of `make run-prod` on PostgreSQL and Redis) beside a stock `rasa init` bot, measured
 # in the same run. Printed, never asserted; about 7 minutes on a quiet machine.
 # BENCH_ARGS="--quick" skips training and shortens phases; "--no-topology" needs no PostgreSQL.
+# Then bench/bench_scale.py: the topology with 1, 2 and 3 Rasa processes, sustained rate and p95.
 .PHONY: bench
 bench: setup
 	$(PY) bench/bench_prod.py $(BENCH_ARGS)
+	$(PY) bench/bench_scale.py $(BENCH_ARGS)

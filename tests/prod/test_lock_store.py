@@ -112,7 +112,9 @@ def _race_worker(target: RedisTarget, kind: str, races: int, barrier: Barrier,
         async with store.lock(conversation, 30, 0.001) as held:
             if client.incr(inside) > 1:
                 result.overlaps += 1
-            client.rpush(f"{target.prefix}:order:{conversation}", held.now_serving or 0)
+            order = f"{target.prefix}:order:{conversation}"
+            client.rpush(order, held.now_serving or 0)
+            client.expire(order, 600)  # gone even if the run is interrupted before cleaning
             await asyncio.sleep(CRITICAL_SECTION_S)
             client.decr(inside)
             result.turns += 1
