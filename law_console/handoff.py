@@ -2,7 +2,8 @@
 
 ``/permintaan`` lists the conversations that asked for a person (``handoff_requests``, written
 by the bot's ``request_human``), newest first, each with its last messages from Rasa's tracker
-store, personal data masked (``law_console/conversation.py``). ``/permintaan/{id}`` shows one
+store, personal data masked (``law_console/conversation.py``; what a page shows is put
+together in ``law_console/handoff_desk.py``). ``/permintaan/{id}`` shows one
 conversation, refreshed every few seconds by ``static/handoff.js`` from
 ``/permintaan/{id}/pesan``; "Tampilkan data pribadi" unmasks it for this session for
 ``REVEAL_MINUTES`` and is audited.
@@ -17,154 +18,39 @@ A failure of Rasa, of WhatsApp or of their settings is told in Indonesian on the
 """
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from dataclasses import dataclass
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Route
 
-from antrean.masking import mask_phone
 from antrean.model import HandoffRequest
-from antrean.staff.common import StaffError
 from antrean.staff.users import Role
-from antrean.store.takeover_queries import Takeover, TakeoverQueries, personal_values
-from antrean.store.tracker_queries import TrackerEvents
+from antrean.store.takeover_queries import Takeover, TakeoverQueries
 from law_console.auth import Page, page
-from law_console.conversation import Line, Masker, lines
+from law_console.conversation import lines
+from law_console.handoff_desk import (
+    CONVERSATION_LINES,
+    INBOX_LINES,
+    REVEAL_MINUTES,
+    TRACKER_UNREADABLE,
+    Desk,
+    active_takeover,
+    active_takeovers,
+    audit_target,
+    card_for,
+    conversation_context,
+    desk_of,
+    find_request,
+    handoff_id_of,
+    masker_for,
+)
 from law_console.state import NavItem
 from law_console.takeover import (
     BOT_IS_BACK,
-    MAX_REPLY_CHARS,
-    RasaConversations,
     TakeoverProblem,
-    WhatsAppReplies,
     check_reply,
     check_whatsapp_sender,
     check_window,
-    window_open,
 )
-
-POLL_MS = 3000
-REVEAL_MINUTES = 30
-INBOX_LINES = 3
-CONVERSATION_LINES = 40
-REASONS = {"request_human": "minta petugas", "fallback": "asisten tidak paham"}
-TRACKER_UNREADABLE = ("Percakapan tidak dapat dibaca dari penyimpanan Rasa ({why}); "
-                      "permintaan tetap ditampilkan.")
-
-
-class Desk:
-    """The hand-off inbox's connections, built once per console (``app.state.handoff_desk``).
-
-    Args:
-        tracker: Rasa's tracker store, read.
-        rasa: Rasa's HTTP API, for pausing, resuming and recording staff replies.
-        whatsapp: Sends staff replies to applicants.
-    """
-
-    def __init__(self, tracker: TrackerEvents, rasa: RasaConversations,
-                 whatsapp: WhatsAppReplies) -> None:
-        self.tracker = tracker
-        self.rasa = rasa
-        self.whatsapp = whatsapp
-        self._reveals: dict[tuple[int, int], dt.datetime] = {}
-        self._lock = threading.Lock()
-
-    def reveal(self, session_id: int, handoff_id: int, now: dt.datetime) -> None:
-        with self._lock:
-            self._reveals = {key: until for key, until in self._reveals.items() if until > now}
-            self._reveals[(session_id, handoff_id)] = now + dt.timedelta(minutes=REVEAL_MINUTES)
-
-    def revealed(self, session_id: int, handoff_id: int, now: dt.datetime) -> bool:
-        with self._lock:
-            until = self._reveals.get((session_id, handoff_id))
-        return until is not None and until > now
-
-
-_desk_lock = threading.Lock()
-
-
-def desk_of(p: Page) -> Desk:
-    state = p.request.app.state
-    with _desk_lock:
-        desk = getattr(state, "handoff_desk", None)
-        if desk is None:
-            settings = p.console.settings
-            desk = Desk(TrackerEvents(settings.tracker_url),
-                        RasaConversations(settings.rasa_url, settings.rasa_token),
-                        WhatsAppReplies())
-            state.handoff_desk = desk
-        return desk
-
-
-@dataclass(frozen=True)
-class Card:
-    """A hand-off request as the inbox and the conversation page show it."""
-
-    id: int
-    created: str
-    phone: str  # masked unless revealed
-    reason: str
-    message: str
-    resolved: str  # "" while open, else "selesai 14.05 (petugas)"
-    takeover: Takeover | None
-    lines: list[Line]
-    note: str  # why the conversation could not be read, if it could not
-
-
-# --- reading ------------------------------------------------------------------------------
-def _request(p: Page, handoff_id: int) -> HandoffRequest:
-    found = [r for r in p.service.handoffs(include_resolved=True) if r.id == handoff_id]
-    if not found:
-        raise StaffError(f"Permintaan {handoff_id} tidak ada.", 2)
-    return found[0]
-
-
-def _handoff_id(p: Page) -> int:
-    raw = str(p.request.path_params.get("handoff_id", ""))
-    if not raw.isdigit():
-        raise StaffError("Nomor permintaan tidak dikenal.", 2)
-    return int(raw)
-
-
-def _masker(p: Page, desk: Desk, request: HandoffRequest) -> Masker:
-    if desk.revealed(p.session.id, request.id, p.console.now()):
-        return Masker.none()
-    try:
-        known = personal_values(desk.tracker, request.phone)
-    except Exception:  # noqa: BLE001 - the numbers, dates and codes are masked all the same
-        known = set()
-    return Masker(known, p.service.today().year,
-                  public=[p.service.config.office.contact_phone])
-
-
-def _card(p: Page, desk: Desk, request: HandoffRequest, takeover: Takeover | None,
-          limit: int, revealed: bool) -> Card:
-    tz = p.service.tz
-    masker = Masker.none() if revealed else _masker(p, desk, request)
-    note, shown = "", []
-    try:
-        shown = lines(desk.tracker.conversation(request.phone, limit), masker, tz,
-                      p.service.today())
-    except Exception as exc:  # noqa: BLE001 - the inbox works without Rasa's store
-        note = TRACKER_UNREADABLE.format(why=type(exc).__name__)
-    resolved = ""
-    if request.resolved_at is not None:
-        resolved = (f"selesai {request.resolved_at.astimezone(tz):%d-%m %H.%M}"
-                    f" ({request.resolved_by or '-'})")
-    return Card(
-        id=request.id, created=f"{request.created_at.astimezone(tz):%d-%m-%Y %H.%M}",
-        phone=request.phone if revealed else mask_phone(request.phone),
-        reason=REASONS.get(request.reason, request.reason), message=masker(request.message),
-        resolved=resolved, takeover=takeover, lines=shown, note=note)
-
-
-def _active_takeovers(p: Page) -> dict[str, Takeover]:
-    with p.service.store.transaction() as tx:
-        return TakeoverQueries(tx.conn).all_active()
 
 
 @page(Role.LOKET)
@@ -173,43 +59,18 @@ def inbox(p: Page) -> Response:
     show_all = p.query("semua") == "1"
     requests = p.service.handoffs(include_resolved=show_all)
     requests.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-    active = _active_takeovers(p)
+    active = active_takeovers(p)
     now = p.console.now()
-    cards = [_card(p, desk, r, active.get(r.phone) if r.is_open else None, INBOX_LINES,
+    cards = [card_for(p, desk, r, active.get(r.phone) if r.is_open else None, INBOX_LINES,
                    desk.revealed(p.session.id, r.id, now))
              for r in requests[:100]]
     return p.render("handoff.html", title="Permintaan petugas", cards=cards, show_all=show_all,
                     waiting=sum(1 for r in requests if r.is_open))
 
 
-def _conversation_context(p: Page, handoff_id: int) -> dict[str, Any]:
-    desk = desk_of(p)
-    request = _request(p, handoff_id)
-    with p.service.store.transaction() as tx:
-        takeover = TakeoverQueries(tx.conn).active(request.phone)
-    now = p.console.now()
-    revealed = desk.revealed(p.session.id, request.id, now)
-    card = _card(p, desk, request, takeover, CONVERSATION_LINES, revealed)
-    window = ""
-    try:
-        last = desk.tracker.last_user_message_at(request.phone)
-    except Exception:  # noqa: BLE001 - the card says the store cannot be read
-        last = None
-    if last is not None:
-        closes = (last + dt.timedelta(hours=24)).astimezone(p.service.tz)
-        window = (f"Balasan bebas bisa dikirim sampai {closes:%d-%m %H.%M}."
-                  if window_open(last, now) else
-                  "Jendela 24 jam WhatsApp sudah tertutup: balasan bebas tidak dapat dikirim "
-                  "(perlu templat yang disetujui Meta).")
-    return {"card": card, "revealed": revealed, "window": window, "open": request.is_open,
-            "last_id": card.lines[-1].id if card.lines else 0, "poll_ms": POLL_MS,
-            "max_reply": MAX_REPLY_CHARS, "mine": bool(takeover and takeover.staff_user_id
-                                                       == p.user.id)}
-
-
 @page(Role.LOKET)
 def conversation(p: Page) -> Response:
-    context = _conversation_context(p, _handoff_id(p))
+    context = conversation_context(p, handoff_id_of(p))
     return p.render("handoff_conversation.html", title=f"Permintaan {context['card'].id}",
                     draft="", **context)
 
@@ -218,40 +79,35 @@ def conversation(p: Page) -> Response:
 def new_lines(p: Page) -> Response:
     """The lines stored after ``?setelah=<id>``, and whether a takeover is on (JSON)."""
     desk = desk_of(p)
-    request = _request(p, _handoff_id(p))
+    request = find_request(p, handoff_id_of(p))
     after = p.query("setelah")
-    masker = _masker(p, desk, request)
+    masker = masker_for(p, desk, request)
     try:
         found = desk.tracker.conversation(request.phone, CONVERSATION_LINES,
                                           after_id=int(after) if after.isdigit() else None)
     except Exception as exc:  # noqa: BLE001 - the page keeps what it shows and says why
         return p.json({"error": TRACKER_UNREADABLE.format(why=type(exc).__name__)}, 503)
-    with p.service.store.transaction() as tx:
-        takeover = TakeoverQueries(tx.conn).active(request.phone)
+    takeover = active_takeover(p, request.phone)
     return p.json({
         "lines": [line.as_json() for line in lines(found, masker, p.service.tz,
                                                    p.service.today())],
-        "takeover": takeover.staff_name if takeover else None,
+        "takeover": takeover.staff_name if takeover else "",
     })
 
 
 # --- changes ------------------------------------------------------------------------------
-def _target(request: HandoffRequest) -> str:
-    return f"permintaan {request.id} ({mask_phone(request.phone)})"
-
-
 @page(Role.LOKET)
 def reveal(p: Page) -> Response:
-    request = _request(p, _handoff_id(p))
+    request = find_request(p, handoff_id_of(p))
     desk_of(p).reveal(p.session.id, request.id, p.console.now())
-    p.audit("permintaan.tampilkan", _target(request), "tersamar", "ditampilkan")
+    p.audit("permintaan.tampilkan", audit_target(request), "tersamar", "ditampilkan")
     return p.redirect(f"/permintaan/{request.id}",
                       f"Data pribadi ditampilkan untuk Anda selama {REVEAL_MINUTES} menit.")
 
 
 @page(Role.LOKET)
 async def take_over(p: Page) -> Response:
-    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    request = await run_in_threadpool(find_request, p, handoff_id_of(p))
     desk = desk_of(p)
     back = f"/permintaan/{request.id}"
     try:
@@ -268,7 +124,7 @@ async def take_over(p: Page) -> Response:
             raise
     except TakeoverProblem as problem:
         return await run_in_threadpool(p.redirect, back, problem.message, True)
-    await run_in_threadpool(p.audit, "permintaan.ambil-alih", _target(request), "asisten",
+    await run_in_threadpool(p.audit, "permintaan.ambil-alih", audit_target(request), "asisten",
                             f"petugas {p.user.display_name}")
     return await run_in_threadpool(
         p.redirect, back, "Anda mengambil alih percakapan ini: asisten diam sampai Anda "
@@ -293,12 +149,12 @@ def _forget(p: Page, takeover: Takeover) -> None:
 
 @page(Role.LOKET)
 async def reply(p: Page) -> Response:
-    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    request = await run_in_threadpool(find_request, p, handoff_id_of(p))
     desk = desk_of(p)
     draft = p.form.get("pesan", "")
     try:
         text = check_reply(draft)
-        takeover = await run_in_threadpool(_active, p, request.phone)
+        takeover = await run_in_threadpool(active_takeover, p, request.phone)
         if takeover is None:
             raise TakeoverProblem("Ambil alih percakapan dulu; selama asisten masih melayani, "
                                   "balasan petugas tidak dikirim.")
@@ -308,11 +164,11 @@ async def reply(p: Page) -> Response:
                                                    f"takeover {takeover.id}")
     except TakeoverProblem as problem:
         # The page again with the draft kept, so nothing typed is lost.
-        context = await run_in_threadpool(_conversation_context, p, request.id)
+        context = await run_in_threadpool(conversation_context, p, request.id)
         return await run_in_threadpool(
             p.render, "handoff_conversation.html", status_code=400,
             title=f"Permintaan {request.id}", draft=draft, problem=problem.message, **context)
-    await run_in_threadpool(p.audit, "permintaan.balas", _target(request), None,
+    await run_in_threadpool(p.audit, "permintaan.balas", audit_target(request), None,
                             f"{len(text)} karakter terkirim")
     message = "Balasan terkirim ke WhatsApp pemohon."
     try:
@@ -323,16 +179,11 @@ async def reply(p: Page) -> Response:
     return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}", message)
 
 
-def _active(p: Page, phone: str) -> Takeover | None:
-    with p.service.store.transaction() as tx:
-        return TakeoverQueries(tx.conn).active(phone)
-
-
 @page(Role.LOKET)
 async def finish(p: Page) -> Response:
-    request = await run_in_threadpool(_request, p, _handoff_id(p))
+    request = await run_in_threadpool(find_request, p, handoff_id_of(p))
     desk = desk_of(p)
-    takeover = await run_in_threadpool(_active, p, request.phone)
+    takeover = await run_in_threadpool(active_takeover, p, request.phone)
     if takeover is None and not request.is_open:
         return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}",
                                        "Permintaan ini sudah selesai.")
@@ -376,10 +227,10 @@ def _close(p: Page, request: HandoffRequest, takeover: Takeover | None) -> None:
             TakeoverQueries(tx.conn).end(takeover.id, p.console.now())
     resolved = p.service.resolve_handoff(request.id, p.user.username)
     if takeover is not None:
-        p.audit("permintaan.selesai", _target(request), f"petugas {takeover.staff_name}",
+        p.audit("permintaan.selesai", audit_target(request), f"petugas {takeover.staff_name}",
                 "asisten")
     elif resolved:
-        p.audit("permintaan.selesai", _target(request), "terbuka", "selesai")
+        p.audit("permintaan.selesai", audit_target(request), "terbuka", "selesai")
 
 
 nav = [NavItem("Permintaan petugas", "/permintaan", Role.LOKET, order=20)]

@@ -29,7 +29,11 @@
         .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
         .then(function (res) {
           if (!res.ok) { if (status) { status.textContent = res.d.error || ""; } return; }
-          if (status) { status.textContent = ""; }
+          if (status) {
+            status.textContent = res.d.takeover === chat.getAttribute("data-takeover") ? ""
+              : (res.d.takeover ? "Percakapan kini diambil alih oleh " + res.d.takeover
+                 : "Pengambilalihan sudah diakhiri") + "; muat ulang halaman.";
+          }
           res.d.lines.forEach(function (item) {
             if (chat.querySelector('[data-line="' + item.id + '"]')) { return; }
             chat.appendChild(line(item));
