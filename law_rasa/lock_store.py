@@ -20,9 +20,13 @@ Here every step is one atomic operation on the Redis server:
   clocks do not matter). Issuing, polling and acquiring are Lua scripts: they drop expired
   tickets, and write a ticket and its expiry together.
 - The holder is the lowest live ticket number: turns run one at a time, in ticket order.
-- A ticket expires ``lifetime`` seconds after it was last seen alive: a waiting process renews
-  its ticket at every poll and gets a full lifetime when it acquires the lock. A process that
-  dies (``kill -9``) holding or waiting stops blocking the conversation after one lifetime.
+- A ticket expires ``lifetime`` seconds after it was last seen alive: a waiting turn renews
+  its ticket at every poll, and the turn holding the lock renews it every third of a lifetime
+  while it runs. A live turn, however slow (an action server taking its time), keeps the lock
+  to its end; a process that dies (``kill -9``) holding or waiting stops blocking the
+  conversation after one lifetime — 15 s by default, less than the WhatsApp inbox's lease, so
+  a message taken over from a dead process does not wait for its lock as well. (Rasa's store
+  gives a turn 60 s from when it asked, then lets the next one in beside it.)
 - The set expires with its last ticket and vanishes when its last ticket is released, so the
   store holds nothing for idle conversations.
 
@@ -36,7 +40,8 @@ Configured in ``endpoints.yml`` with the keys of Rasa's ``redis`` lock store::
       password: <password, may be empty>
       key_prefix: <letters, digits, "-" or "_">
 
-and optionally ``lock_lifetime`` (seconds; default Rasa's ``TICKET_LOCK_LIFETIME``, 60) and
+and optionally ``lock_lifetime`` (seconds; default 15; Rasa's ``TICKET_LOCK_LIFETIME`` is not
+read) and
 ``poll_interval`` (seconds between a waiting turn's checks; default 0.05).
 """
 from __future__ import annotations
@@ -53,7 +58,6 @@ import redis
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import (
     DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
-    LOCK_LIFETIME,
     LockError,
     LockStore,
 )
@@ -63,6 +67,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_PREFIX = "law"
 DEFAULT_POLL_INTERVAL_S = 0.05
+# Renewed while a turn runs, so it only bounds how long a dead process blocks a conversation.
+# The event loop must not stall for two thirds of it (a model load takes a few seconds).
+DEFAULT_LOCK_LIFETIME_S = 15.0
 KEY_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 
 # Shared by the scripts: the server's clock in milliseconds, and a key's expiry pushed out to
@@ -143,7 +150,7 @@ class AtomicRedisLockStore(LockStore):
         use_ssl: bool | str = False,
         key_prefix: str | None = None,
         socket_timeout: float | str = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
-        lock_lifetime: float | str = LOCK_LIFETIME,
+        lock_lifetime: float | str = DEFAULT_LOCK_LIFETIME_S,
         poll_interval: float | str = DEFAULT_POLL_INTERVAL_S,
     ) -> None:
         """Settings as ``endpoints.yml`` gives them (strings after ``${VAR}`` expansion).
@@ -231,13 +238,31 @@ class AtomicRedisLockStore(LockStore):
         lifetime = self.lifetime if lock_lifetime is None else lock_lifetime
         pause = self.poll_interval if wait_time_in_seconds is None else wait_time_in_seconds
         ticket = self.issue_ticket(conversation_id, lifetime)
+        renewal: asyncio.Task[None] | None = None
         try:
             while (ahead := self.tickets_ahead(conversation_id, ticket, lifetime)) > 0:
                 logger.debug(f"Waiting for the lock of a conversation: {ahead} turn(s) ahead.")
                 await asyncio.sleep(pause)
+            renewal = asyncio.create_task(self._renew(conversation_id, ticket, lifetime))
             yield self.get_lock(conversation_id) or TicketLock(conversation_id)
         finally:
+            if renewal is not None:
+                renewal.cancel()
             self.cleanup(conversation_id, ticket)
+
+    async def _renew(self, conversation_id: str, ticket: int, lifetime: float) -> None:
+        """Keeps the held ticket alive while the turn runs."""
+        while True:
+            await asyncio.sleep(lifetime / 3)
+            try:
+                self.tickets_ahead(conversation_id, ticket, lifetime)
+            except LockError as exc:
+                if isinstance(exc.__cause__, redis.RedisError):
+                    logger.warning("Could not renew a conversation's lock: Redis did not answer.")
+                    continue
+                logger.warning("A conversation's lock expired during its turn (the process was "
+                               "not seen for a whole lifetime): the next turn may run beside it.")
+                return
 
     # Rasa's LockStore interface for whole locks: reading, and writing for callers that do.
 

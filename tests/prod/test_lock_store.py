@@ -241,16 +241,17 @@ def test_a_killed_holder_blocks_only_for_its_lifetime(target: RedisTarget) -> No
     assert not target.client().exists(key)
 
 
-def test_a_waiting_turn_renews_its_ticket_and_an_expired_one_is_refused(
+def test_live_turns_keep_their_tickets_and_an_expired_one_is_refused(
         target: RedisTarget) -> None:
-    holder = target.store(lock_lifetime=10)
+    """A slow turn keeps the lock past its lifetime, and the turn waiting behind it its place."""
+    holder = target.store(lock_lifetime=0.3)
     store = target.store(lock_lifetime=0.3, poll_interval=0.02)
     client = target.client()
 
     async def scenario() -> None:
         async with holder.lock("slow"):
             waiter = asyncio.create_task(_enter(store, "slow"))
-            await asyncio.sleep(0.8)  # well past the waiter's first lifetime: it keeps renewing
+            await asyncio.sleep(1.0)  # more than three lifetimes, both alive: both renew
             assert not waiter.done()
         assert await waiter == "entered"
 
