@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from antrean.model import HandoffRequest
 from antrean.staff.users import Role
-from antrean.store.takeover_queries import Takeover, TakeoverQueries
+from antrean.store.takeover_queries import Takeover, TakeoverQueries, paused_in_rasa
 from law_console.auth import Page, page
 from law_console.conversation import lines
 from law_console.handoff_desk import (
@@ -76,10 +76,17 @@ def conversation(p: Page) -> Response:
 
 
 @page(Role.LOKET, touch=False)
-def new_lines(p: Page) -> Response:
+async def new_lines(p: Page) -> Response:
     """The lines stored after ``?setelah=<id>``, and whether a takeover is on (JSON)."""
     desk = desk_of(p)
-    request = find_request(p, handoff_id_of(p))
+    request = await run_in_threadpool(find_request, p, handoff_id_of(p))
+    takeover = await run_in_threadpool(active_takeover, p, request.phone)
+    note = await keep_paused(desk, request, takeover)
+    return await run_in_threadpool(_new_lines, p, desk, request, takeover, note)
+
+
+def _new_lines(p: Page, desk: Desk, request: HandoffRequest, takeover: Takeover | None,
+               note: str) -> Response:
     after = p.query("setelah")
     masker = masker_for(p, desk, request)
     try:
@@ -87,12 +94,36 @@ def new_lines(p: Page) -> Response:
                                           after_id=int(after) if after.isdigit() else None)
     except Exception as exc:  # noqa: BLE001 - the page keeps what it shows and says why
         return p.json({"error": TRACKER_UNREADABLE.format(why=type(exc).__name__)}, 503)
-    takeover = active_takeover(p, request.phone)
     return p.json({
         "lines": [line.as_json() for line in lines(found, masker, p.service.tz,
                                                    p.service.today())],
         "takeover": takeover.staff_name if takeover else "",
+        "note": note,
     })
+
+
+async def keep_paused(desk: Desk, request: HandoffRequest, takeover: Takeover | None) -> str:
+    """Pause Rasa again if a new session ended the pause of a takeover; what to tell staff.
+
+    Rasa starts a new session when the applicant writes after ``session_expiration_time``
+    (60 minutes) of silence, which resets the tracker: the bot answers that message. The page
+    polls every few seconds, so the bot is silenced again at once.
+    """
+    if takeover is None:
+        return ""
+    try:
+        paused = await run_in_threadpool(paused_in_rasa, desk.tracker, request.phone)
+    except Exception:  # noqa: BLE001 - the store's failure is told by the lines' reading
+        return ""
+    if paused is not False:
+        return ""
+    try:
+        await desk.rasa.pause(request.phone)
+    except TakeoverProblem as problem:
+        return ("Sesi percakapan baru dimulai dan asisten menjawab lagi; menjedanya kembali "
+                f"gagal: {problem.message}")
+    return ("Sesi percakapan baru dimulai (pemohon lama tidak menulis), sehingga asisten "
+            "sempat menjawab; asisten sudah didiamkan lagi.")
 
 
 # --- changes ------------------------------------------------------------------------------
@@ -158,6 +189,7 @@ async def reply(p: Page) -> Response:
         if takeover is None:
             raise TakeoverProblem("Ambil alih percakapan dulu; selama asisten masih melayani, "
                                   "balasan petugas tidak dikirim.")
+        await keep_paused(desk, request, takeover)
         last = await run_in_threadpool(desk.tracker.last_user_message_at, request.phone)
         check_window(last, p.console.now(), p.service.tz)
         message_id = await desk.whatsapp.send_text(request.phone, text,

@@ -6,9 +6,10 @@ transaction holds the write lock from ``BEGIN IMMEDIATE``), so two staff members
 "Ambil alih" at once cannot both start one. The rules around it (pausing Rasa, who may end
 it) are the console's (``law_console/handoff.py``).
 
-:func:`personal_values` reads from Rasa's tracker store what an applicant told the bot about
-themselves (the values of the personal slots), so the console can mask them wherever they
-appear in the conversation it shows.
+:func:`paused_in_rasa` tells whether Rasa still holds a conversation paused (a new session
+ends a pause); :func:`personal_values` reads from Rasa's tracker store what an applicant told
+the bot about themselves (the values of the personal slots), so the console can mask them
+wherever they appear in the conversation it shows.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from sqlalchemy.sql import Select
 from antrean.store.tables import handoff_requests, staff_users, takeovers
 from antrean.store.tracker_queries import TrackerEvents, events
 
+# Events after which a conversation is paused (pause) or not (the others reset the tracker).
+PAUSE_EVENTS = ("pause", "resume", "session_started", "restart")
 # Slots of the domain that hold personal data (names, dates of birth, NIKs, booking codes).
 PERSONAL_SLOTS = ("person_name", "birth_date", "nik", "applicants", "booking_code",
                   "owner_birth_date")
@@ -117,6 +120,22 @@ def personal_values(tracker: TrackerEvents, sender: str) -> set[str]:
             if isinstance(event, dict) and event.get("name") in PERSONAL_SLOTS:
                 found.update(_texts(event.get("value")))
     return found
+
+
+def paused_in_rasa(tracker: TrackerEvents, sender: str) -> bool | None:
+    """Whether Rasa holds ``sender``'s conversation paused, from its stored events.
+
+    A new session (after ``session_expiration_time`` without a message) or a restart resets
+    Rasa's tracker and so ends a pause. None when the conversation has none of these events.
+    """
+    if not tracker.has_events():
+        return None
+    with tracker.engine.connect() as conn:
+        last = conn.execute(
+            select(events.c.type_name)
+            .where(events.c.sender_id == sender, events.c.type_name.in_(PAUSE_EVENTS))
+            .order_by(events.c.id.desc()).limit(1)).scalar()
+    return None if last is None else last == "pause"
 
 
 def _texts(value: Any) -> Iterator[str]:

@@ -21,6 +21,7 @@
     var every = parseInt(chat.getAttribute("data-poll-ms") || "3000", 10);
     var status = document.querySelector("[data-chat-status]");
     var seen = chat.getAttribute("data-last-line") || "0";
+    var note = "";
     chat.scrollTop = chat.scrollHeight;
     window.addEventListener("resize", function () { chat.scrollTop = chat.scrollHeight; });
     function tick() {
@@ -29,8 +30,9 @@
         .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
         .then(function (res) {
           if (!res.ok) { if (status) { status.textContent = res.d.error || ""; } return; }
+          if (res.d.note) { note = res.d.note; }  // kept until the page is reloaded
           if (status) {
-            status.textContent = res.d.takeover === chat.getAttribute("data-takeover") ? ""
+            status.textContent = res.d.takeover === chat.getAttribute("data-takeover") ? note
               : (res.d.takeover ? "Percakapan kini diambil alih oleh " + res.d.takeover
                  : "Pengambilalihan sudah diakhiri") + "; muat ulang halaman.";
           }

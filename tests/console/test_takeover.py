@@ -264,6 +264,24 @@ def test_a_failed_send_keeps_the_draft_and_the_takeover(stack: Stack) -> None:
     assert stack.graph.wait_for_texts(applicant.phone, 2)[-1] == BOT_IS_BACK
 
 
+def test_a_new_rasa_session_does_not_end_the_takeover(stack: Stack) -> None:
+    applicant, request = asked_for_a_person(stack, "6281277001008")
+    staff = stack.staff()
+    submit(staff, stack.url, request.id, "ambil-alih")
+    # What Rasa does when the applicant writes after 60 minutes of silence: a new session,
+    # which resets the tracker and so ends the pause.
+    stack.rasa.append(applicant.phone, [{"event": "session_started"},
+                                        {"event": "action", "name": "action_listen"}])
+    assert stack.rasa.tracker(applicant.phone)["paused"] is False
+    polled = staff.get(f"{stack.url}/permintaan/{request.id}/pesan",
+                       headers={"Accept": "application/json"}, timeout=10).json()
+    assert "asisten sudah didiamkan lagi" in polled["note"]
+    assert stack.rasa.tracker(applicant.phone)["paused"] is True
+    stays_silent(applicant, "halo? masih di situ?", answered=1)
+    submit(staff, stack.url, request.id, "selesai")
+    assert stack.graph.wait_for_texts(applicant.phone, 2)[-1] == BOT_IS_BACK
+
+
 def test_outside_the_24_hour_window_no_free_text_goes(stack: Stack) -> None:
     phone = "6281277001004"
     stack.rasa.append(phone, [{"event": "user", "text": "tolong hubungi saya",
