@@ -1,8 +1,9 @@
 """Metrics and readiness of a real Rasa process and action server, as ``law-rasa`` starts them.
 
 Rasa runs with the WhatsApp channel (a Graph API on loopback that refuses every reply to one
-number with Meta's error 131047), the slot store on PostgreSQL and Rasa's Redis lock store,
-both reached through proxies the test switches (``switchable_proxy.py``). Applicants chat
+number with Meta's error 131047), the slot store on PostgreSQL and production's Redis lock
+store (``law_rasa.lock_store``), both reached through proxies the test switches
+(``switchable_proxy.py``). Applicants chat
 through the signed webhook — a booking, a greeting, words the bot does not understand, a
 message Meta delivers twice, one REST message — and ``GET /metrics`` of both processes must
 show exactly what was sent, what the Graph API answered and what the trackers hold. Then
@@ -16,6 +17,8 @@ they fail).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -31,35 +34,32 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 from werkzeug import Request, Response
 
-from addons.whatsapp import inbox
-from addons.whatsapp.payload import InboundMessage, MessageKind
 from antrean.clock import OFFICE_TZ, FixedClock
 from antrean.config import load_config
 from antrean.notices import NoticeOutbox
 from antrean.service import BookingService
 from antrean.store.engine import create_store_engine, migrate
 from antrean.store.repository import SqlStore
-from tests.channel.helpers import (
-    ACCESS_TOKEN,
-    API_VERSION,
-    APP_SECRET,
-    MESSAGES_PATH,
-    PHONE_NUMBER_ID,
-    VERIFY_TOKEN,
-    WEBHOOK_PATH,
-    signature,
-    text_message,
-    webhook,
-)
+from antrean.store.tables import whatsapp_inbox
 from tests.conftest import NOW, fresh_postgres_database
 from tests.e2e.servers import LAW_RASA, ROOT, find_model, free_port, wait_for
 from tests.prod.switchable_proxy import SwitchableProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
+# The channel's settings; this module imports neither Rasa nor the channel (nor TensorFlow),
+# so that the test process leaves the CPU to the servers.
+APP_SECRET = "metrics-test-app-secret"
+VERIFY_TOKEN = "metrics-test-verify-token"
+ACCESS_TOKEN = "EAAG-metrics-test-token"
+PHONE_NUMBER_ID = "109000000000002"
+API_VERSION = "v21.0"
+MESSAGES_PATH = f"/{API_VERSION}/{PHONE_NUMBER_ID}/messages"
+WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
 REDIS_ENV = "LAW_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 BOOKER = "6281377100001"
@@ -74,6 +74,26 @@ GIBBERISH = "qzxv wprtk blorfh"
 NOT_UNDERSTOOD = {"utter_default", "utter_fallback_menu"}
 STORE_DOWN_S = 6.0  # /ready must fail within this (checks time out after 2 s)
 TURN_TIMEOUT_S = 60.0
+
+
+# --- Meta's side ---------------------------------------------------------------------------
+
+
+def text_message(wamid: str, text: str, sender: str) -> dict[str, Any]:
+    return {"from": sender, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
+            "text": {"body": text}}
+
+
+def signed_delivery(messages: list[dict[str, Any]]) -> tuple[bytes, str]:
+    """A webhook body carrying ``messages`` and its ``X-Hub-Signature-256``."""
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "6281299000000",
+                         "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": "Pemohon"}, "wa_id": m["from"]} for m in messages],
+            "messages": messages}}]}]}).encode()
+    return body, "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
 # --- the Graph API -------------------------------------------------------------------------
@@ -121,9 +141,9 @@ class Servers:
     sent: list[dict] = field(default_factory=list)  # every message posted to the webhook
 
     def post(self, *messages: dict[str, Any]) -> None:
-        body = json.dumps(webhook({"messages": list(messages)})).encode()
+        body, signature = signed_delivery(list(messages))
         reply = requests.post(self.rasa + WEBHOOK_PATH, data=body, timeout=10, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": signature(body)})
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
         assert reply.status_code == 200, reply.text
         self.sent.extend(messages)
 
@@ -189,7 +209,8 @@ def servers(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFac
                 f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
                 f'tracker_store:\n  type: addons.tracker_store.KnownCountSQLTrackerStore\n'
                 f'  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n'
-                f'lock_store:\n  type: redis\n  url: "127.0.0.1"\n  port: {lock_redis.port}\n'
+                f'lock_store:\n  type: law_rasa.lock_store.AtomicRedisLockStore\n'
+                f'  url: "127.0.0.1"\n  port: {lock_redis.port}\n'
                 f'  db: {int(options.get("db", 0))}\n  key_prefix: "{prefix}"\n')
             (tmp / "credentials.yml").write_text(
                 f"rest:\naddons.whatsapp.WhatsAppInput:\n  access_token: {ACCESS_TOKEN}\n"
@@ -360,18 +381,21 @@ def test_backlogs_are_counted_from_the_shared_store(servers: Servers, chat: Chat
         eve = dt.datetime(2026, 12, 6, 10, 0, tzinfo=OFFICE_TZ)
         service = BookingService(load_config(), SqlStore(engine), FixedClock(eve))
         assert NoticeOutbox(service).queue_due_reminders() == 1
-        # …and a message another process accepted and still holds.
-        held = InboundMessage(message_id="wamid.held.1", sender_id=GREETER,
-                              kind=MessageKind.TEXT, wire_type="text", text="halo",
-                              profile_name=None, phone_number_id=PHONE_NUMBER_ID, timestamp=None)
+        # …and a message another process accepted and still holds (its lease runs an hour).
+        now = dt.datetime.now(dt.timezone.utc)
         with engine.begin() as conn:
-            inbox.accept(conn, [held], dt.datetime.now(dt.timezone.utc), 3600)
+            conn.execute(insert(whatsapp_inbox).values(
+                message_id="wamid.held.1", sender_id=GREETER, received_at=now,
+                message=json.dumps({"message_id": "wamid.held.1", "sender_id": GREETER,
+                                    "kind": "text", "wire_type": "text", "text": "halo"}),
+                lease_token="elsewhere", lease_until=now + dt.timedelta(hours=1), attempts=1))
         figures = scrape(servers.rasa)
         assert value(figures, "law_notice_outbox_backlog") == 1
         assert value(figures, "law_whatsapp_inbox_backlog") == 1
         assert value(figures, "law_owner_notices_unsent") == 0
         with engine.begin() as conn:
-            inbox.finish(conn, ["wamid.held.1"], dt.datetime.now(dt.timezone.utc))
+            conn.execute(delete(whatsapp_inbox).where(
+                whatsapp_inbox.c.message_id == "wamid.held.1"))
         assert value(scrape(servers.rasa), "law_whatsapp_inbox_backlog") == 0
     finally:
         engine.dispose()
