@@ -10,7 +10,8 @@ console) or a test can expose it.
 No label ever holds personal data: labels are channel names, response and action names from
 the domain, Meta's numeric error codes, HTTP statuses and dependency names — never a phone
 number, a sender id, a message id or a booking code. Recording is an in-memory increment
-(about a microsecond), so counting costs nothing noticeable per message.
+(a microsecond or two per figure; ``bench/bench_metrics.py``: ~10 µs per WhatsApp message with
+two replies, against milliseconds of Rasa's own work).
 """
 from __future__ import annotations
 
