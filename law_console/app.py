@@ -77,6 +77,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from antrean import metrics as antrean_metrics
 from antrean.bootstrap import build_service
 from antrean.indonesian import format_date
 from antrean.service import BookingService
@@ -158,6 +159,7 @@ def create_app(settings: Settings, *, service: BookingService | None = None,
         optional_modules: Pages served when they can be imported.
     """
     own_service = service is None
+    antrean_metrics.set_role("console")
     service = service or build_service(settings)
     console = Console(settings=settings, service=service,
                       accounts=Accounts(service, settings.console_session_minutes, policy),
@@ -165,6 +167,7 @@ def create_app(settings: Settings, *, service: BookingService | None = None,
     routes: list[BaseRoute] = [
         Route("/", home),
         Route("/sehat", health),
+        Route("/metrics", metrics),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
     for module in load_page_modules(page_modules, optional_modules):
@@ -193,6 +196,12 @@ async def home(_request: Request) -> Response:
 
 async def health(_request: Request) -> Response:
     return Response("ok", media_type="text/plain")
+
+
+async def metrics(_request: Request) -> Response:
+    """Prometheus' text format of LAW's registry (internal, like every process's)."""
+    body, content_type = antrean_metrics.render()
+    return Response(body, media_type=content_type)
 
 
 async def _headers_and_log(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -154,6 +154,8 @@ def test_the_law_console_command_serves_the_console(tmp_path):
                 time.sleep(0.2)
         assert answer.status_code == 200 and "Masuk" in answer.text
         assert answer.headers["x-frame-options"] == "DENY"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'role="console"' in metrics
     finally:
         process.terminate()
         process.wait(timeout=20)
