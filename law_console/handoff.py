@@ -226,6 +226,10 @@ async def finish(p: Page) -> Response:
         except TakeoverProblem as problem:
             return await run_in_threadpool(p.redirect, f"/permintaan/{request.id}",
                                            problem.message + " Asisten masih diam.", True)
+        # Ended once: of two members of staff pressing Selesai together, one tells the applicant.
+        if not await run_in_threadpool(_end, p, takeover):
+            return await run_in_threadpool(p.redirect, "/permintaan", "Pengambilalihan ini "
+                                           "sudah diakhiri petugas lain.")
         told = await _tell_bot_is_back(p, desk, request, takeover)
     await run_in_threadpool(_close, p, request, takeover)
     done = (f"Permintaan {request.id} selesai; asisten kembali melayani pemohon. {told}"
@@ -253,10 +257,12 @@ async def _tell_bot_is_back(p: Page, desk: Desk, request: HandoffRequest,
     return "Pemohon sudah diberi tahu."
 
 
-def _close(p: Page, request: HandoffRequest, takeover: Takeover | None) -> None:
+def _end(p: Page, takeover: Takeover) -> bool:
     with p.service.store.transaction() as tx:
-        if takeover is not None:
-            TakeoverQueries(tx.conn).end(takeover.id, p.console.now())
+        return TakeoverQueries(tx.conn).end(takeover.id, p.console.now())
+
+
+def _close(p: Page, request: HandoffRequest, takeover: Takeover | None) -> None:
     resolved = p.service.resolve_handoff(request.id, p.user.username)
     if takeover is not None:
         p.audit("permintaan.selesai", audit_target(request), f"petugas {takeover.staff_name}",

@@ -210,6 +210,8 @@ def test_staff_take_over_reply_and_hand_back(stack: Stack) -> None:
                                        ("permintaan.balas", "loket"),
                                        ("permintaan.selesai", "loket")]
     assert not any(applicant.phone in str(row) for row in stack.rows("SELECT * FROM audit_log"))
+    again = submit(staff, stack.url, request.id, "selesai")  # a second click changes nothing
+    assert "Permintaan ini sudah selesai." in again.text
 
     applicant.write("halo")  # the bot answers again
     assert "selamat datang" in stack.graph.wait_for_texts(applicant.phone, 4)[-1].lower()
