@@ -4,10 +4,12 @@ The channel, its output and its Graph client call these one-line hooks; each is 
 in-memory increments. A message's arrival time is kept by its id from the webhook until its
 last reply was handed to the Graph API, for the end-to-end latency histogram; messages taken
 up again from the inbox after a restart have no arrival time here and are not timed. Ids are
-only keys of that map, never labels.
+only keys of that map, never labels. The hooks may run on a worker thread (the channel sorts a
+large delivery out there), so the map is guarded by a lock.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
@@ -22,8 +24,10 @@ if TYPE_CHECKING:  # the client imports this module
 CHANNEL = "whatsapp"
 # Arrival times kept at most (a message never answered must not grow the map forever).
 REMEMBERED = 50_000
+CHUNK = 1000
 
 _arrived: OrderedDict[str, float] = OrderedDict()
+_arrived_lock = threading.Lock()
 _received = metrics.MESSAGES_RECEIVED.labels(CHANNEL)
 _sent = metrics.REPLIES_SENT.labels(CHANNEL)
 _failed = metrics.REPLIES_FAILED.labels(CHANNEL)
@@ -39,21 +43,21 @@ def accepted(messages: Sequence[InboundMessage], taken: Collection[str]) -> None
     """
     now = time.perf_counter()
     _received.inc(len(messages))
-    skipped = 0
-    for message in messages:
-        if message.message_id in taken:
-            _arrived.setdefault(message.message_id, now)
-        else:
-            skipped += 1
-    if skipped:
-        metrics.DUPLICATES.inc(skipped)
-    while len(_arrived) > REMEMBERED:
-        _arrived.popitem(last=False)
+    fresh = [message.message_id for message in messages if message.message_id in taken]
+    if len(fresh) < len(messages):
+        metrics.DUPLICATES.inc(len(messages) - len(fresh))
+    for start in range(0, len(fresh), CHUNK):  # the loop's answered() waits one chunk at most
+        with _arrived_lock:
+            for message_id in fresh[start:start + CHUNK]:
+                _arrived.setdefault(message_id, now)
+            while len(_arrived) > REMEMBERED:
+                _arrived.popitem(last=False)
 
 
 def answered(message_id: str) -> None:
     """The message's work is over (its last reply handed to the Graph API, or it failed)."""
-    arrived = _arrived.pop(message_id, None)
+    with _arrived_lock:
+        arrived = _arrived.pop(message_id, None)
     if arrived is not None:
         _latency.observe(time.perf_counter() - arrived)
 
