@@ -6,8 +6,8 @@ SHA-256, so a copy of the database signs nobody in. A session ends after
 admin deactivates the account or resets its password.
 
 Failed sign-ins are counted per user name (known or not, so the answer never tells which
-names exist): ``LockoutPolicy.failures`` within ``LockoutPolicy.window`` lock the name until
-the newest of them is ``window`` old; while locked, the password is not even checked. A
+names exist): ``LockoutPolicy.failures`` within ``LockoutPolicy.window`` lock the name for
+``window`` from the last of them; while locked, the password is not even checked. A
 successful sign-in clears the count.
 
 Times here are the real UTC time (``Console.now``), never the office clock that
@@ -62,11 +62,20 @@ class Accounts:
         self.policy = policy or LockoutPolicy()
 
     def locked_until(self, username: str, now: dt.datetime) -> dt.datetime | None:
+        """Until when ``username`` is locked (UTC), or None.
+
+        A lock starts at the failure that makes ``policy.failures`` within ``policy.window``
+        and lasts ``policy.window`` from then; attempts while locked are not recorded, so
+        they do not make it longer.
+        """
+        window, count = self.policy.window, self.policy.failures
         with self.service.store.transaction() as tx:
-            failures = tx.console.failures_since(username, now - self.policy.window)
-        if len(failures) < self.policy.failures:
-            return None
-        return failures[-1] + self.policy.window
+            failures = tx.console.failures_since(username, now - 2 * window)
+        until = None
+        for first, last in zip(failures, failures[count - 1:], strict=False):
+            if last - first <= window:
+                until = last + window
+        return until if until is not None and until > now else None
 
     def sign_in(self, raw_username: str, password: str, now: dt.datetime) -> SignIn:
         """Check a user name and password; a session when they match an active account."""

@@ -153,3 +153,40 @@ def test_the_first_admin_from_the_command(database_url, monkeypatch, capsys):
     assert main(["pengguna", "daftar"]) == 0
     listing = capsys.readouterr().out
     assert "kepala" in listing and "Kepala Kantor" in listing and "wakil" not in listing
+
+
+def test_a_session_ends_after_its_minutes_without_a_request(service):
+    from law_console.accounts import Accounts
+
+    add_user(service, CLI, "budi", "Budi", Role.LOKET, "sandi-yang-panjang")
+    accounts = Accounts(service, session_minutes=30)
+    signed_in = accounts.sign_in("Budi", "sandi-yang-panjang", NOW)
+    assert signed_in.token and signed_in.user and signed_in.user.username == "budi"
+    # Each request restarts the clock; a poll of the page does not.
+    assert accounts.session(signed_in.token, NOW + dt.timedelta(minutes=29)) is not None
+    assert accounts.session(signed_in.token, NOW + dt.timedelta(minutes=58), touch=False)
+    assert accounts.session(signed_in.token, NOW + dt.timedelta(minutes=60)) is None
+    assert accounts.session(signed_in.token, NOW + dt.timedelta(minutes=1)) is None  # deleted
+    assert accounts.session("not-a-token", NOW) is None
+
+
+def test_five_failures_lock_a_name_for_fifteen_minutes(service):
+    from law_console.accounts import Accounts
+
+    add_user(service, CLI, "budi", "Budi", Role.LOKET, "sandi-yang-panjang")
+    accounts = Accounts(service, session_minutes=30)
+    for minute in range(4):
+        failed = accounts.sign_in("budi", "salah-salah-salah", NOW + dt.timedelta(minutes=minute))
+        assert failed.token is None and failed.locked_until is None
+    fifth = NOW + dt.timedelta(minutes=4)
+    locked = accounts.sign_in("budi", "salah-salah-salah", fifth)
+    assert locked.locked_until == fifth + dt.timedelta(minutes=15)
+    # The right password does not help while locked, and is not counted.
+    still = accounts.sign_in("budi", "sandi-yang-panjang", fifth + dt.timedelta(minutes=14))
+    assert still.token is None and still.locked_until == locked.locked_until
+    free = accounts.sign_in("budi", "sandi-yang-panjang", fifth + dt.timedelta(minutes=15))
+    assert free.token is not None
+    # Unknown names are counted the same way (the answer never says a name exists).
+    for minute in range(5):
+        nobody = accounts.sign_in("siapa", "sandi-yang-panjang", NOW + dt.timedelta(minutes=minute))
+    assert nobody.locked_until is not None
