@@ -41,8 +41,7 @@ Configured in ``endpoints.yml`` with the keys of Rasa's ``redis`` lock store::
       key_prefix: <letters, digits, "-" or "_">
 
 and optionally ``lock_lifetime`` (seconds; default 15; Rasa's ``TICKET_LOCK_LIFETIME`` is not
-read) and
-``poll_interval`` (seconds between a waiting turn's checks; default 0.05).
+read) and ``poll_interval`` (seconds between a waiting turn's checks; default 0.05).
 """
 from __future__ import annotations
 
