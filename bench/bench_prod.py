@@ -383,11 +383,17 @@ async def start_prod(bot: Bot, workdir: Path, args: argparse.Namespace) -> float
                "--rasa-ports", ",".join(map(str, bot.rasa_ports)),
                "--action-ports", ",".join(map(str, action_ports)),
                "--log-dir", str(log_dir), "--ready-timeout", str(args.startup_timeout)]
+    options = subprocess.run([*PROD, "--help"], capture_output=True, text=True).stdout
+    if "--no-console" in options:  # the staff console is not measured here
+        command.append("--no-console")
     started = time.monotonic()
     with log.open("w") as out:
         bot.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                        stderr=subprocess.STDOUT)
-    routers = [f"http://127.0.0.1:{port}/_router/health" for port in (front, action_router)]
+    # law-prod with nginx in front says "is up" once nginx reaches every Rasa process; the
+    # earlier sender-affinity routers are asked for their backends' health as well.
+    routers = ([] if "nginx" in options else
+               [f"http://127.0.0.1:{port}/_router/health" for port in (front, action_router)])
     async with aiohttp.ClientSession() as session:
         while time.monotonic() - started < args.startup_timeout + 30:
             if bot.process.poll() is not None:
