@@ -174,12 +174,16 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
         status_code=status_code)
 
 
+CSRF_TITLE = "Permintaan ditolak"
+CSRF_MESSAGE = ("Formulir ini tidak membawa token keamanan yang benar (mungkin halamannya sudah "
+                "terlalu lama terbuka). Muat ulang halaman, lalu coba lagi.")
+
+
 def csrf_refused(request: Request) -> Response:
+    """403 for a form without the right CSRF token, before anyone is signed in."""
     if wants_json(request):
-        return JSONResponse({"error": "csrf"}, status_code=403)
-    return error_page(request, 403, "Permintaan ditolak",
-                      "Formulir ini tidak membawa token keamanan yang benar (mungkin halamannya "
-                      "sudah terlalu lama terbuka). Muat ulang halaman, lalu coba lagi.")
+        return JSONResponse({"error": CSRF_MESSAGE}, status_code=403)
+    return error_page(request, 403, CSRF_TITLE, CSRF_MESSAGE)
 
 
 def tokens_match(given: str | None, expected: str) -> bool:
@@ -215,18 +219,19 @@ def page(role: Role, touch: bool = True) -> Callable[[Handler], Endpoint]:
                                                   console.now(), touch)
             if session is None:
                 return _not_signed_in(request)
-            if not Role(session.user.role).allows(role):
-                return error_page(request, 403, "Tidak diizinkan",
-                                  f"Halaman ini hanya untuk {role.label.lower()} ke atas. "
-                                  f"Anda masuk sebagai {Role(session.user.role).label.lower()}.")
-            form: dict[str, str] = {}
+            current = Page(request, console, session, {})
+            if not current.role.allows(role):
+                message = (f"Halaman ini hanya untuk {role.label.lower()} ke atas. Anda masuk "
+                           f"sebagai {current.role.label.lower()}.")
+                return await run_in_threadpool(_refusal_page, current, 403, "Tidak diizinkan",
+                                               message)
             if request.method == "POST":
-                form = await read_form(request)
-                given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+                current.form = await read_form(request)
+                given = current.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
                 if not tokens_match(given, session.csrf_token):
                     log.warning("POST %s refused: missing or wrong CSRF token", request.url.path)
-                    return csrf_refused(request)
-            current = Page(request, console, session, form)
+                    return await run_in_threadpool(_refusal_page, current, 403, CSRF_TITLE,
+                                                   CSRF_MESSAGE)
             try:
                 if asyncio.iscoroutinefunction(handler):
                     return await handler(current)
@@ -237,6 +242,12 @@ def page(role: Role, touch: bool = True) -> Callable[[Handler], Endpoint]:
         return endpoint
 
     return decorate
+
+
+def _refusal_page(current: Page, status_code: int, title: str, message: str) -> Response:
+    if wants_json(current.request):
+        return JSONResponse({"error": message}, status_code=status_code)
+    return current.render("error.html", status_code=status_code, title=title, message=message)
 
 
 def _refused(current: Page, problem: StaffError) -> Response:
