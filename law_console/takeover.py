@@ -55,6 +55,11 @@ RASA_REFUSED = (
     "Server asisten (Rasa) menolak permintaan konsol ({status}): token LAW_RASA_TOKEN konsol "
     "tidak sama dengan --auth-token server. Hubungi admin."
 )
+RASA_NO_API = (
+    "Server asisten (Rasa) tidak membuka API-nya (HTTP 404): Rasa harus berjalan dengan "
+    "--enable-api (di make run-prod: LAW_RASA_AUTH_TOKEN diisi) dan LAW_RASA_URL konsol "
+    "menunjuk ke sana. Hubungi admin."
+)
 RASA_NOT_READY = (
     "Server asisten (Rasa) belum siap (model belum dimuat). Coba lagi sebentar lagi."
 )
@@ -198,6 +203,8 @@ class RasaConversations:
                        mask_phone(sender))
         if reply.status_code in (401, 403):
             raise TakeoverProblem(RASA_REFUSED.format(status=reply.status_code))
+        if reply.status_code == 404:
+            raise TakeoverProblem(RASA_NO_API)
         if reply.status_code == 409:  # Rasa: "No agent loaded"
             raise TakeoverProblem(RASA_NOT_READY)
         raise TakeoverProblem(RASA_FAILED.format(status=reply.status_code))

@@ -305,15 +305,19 @@ def test_outside_the_24_hour_window_no_free_text_goes(stack: Stack) -> None:
     assert stack.rasa.tracker(phone)["paused"] is False
 
 
-def _rasa_down(rasa: Rasa) -> dict[str, Any]:
+def _rasa_down(stack: Stack) -> dict[str, Any]:
     return {"rasa_url": f"http://127.0.0.1:{free_port()}"}
 
 
-def _wrong_token(rasa: Rasa) -> dict[str, Any]:
+def _wrong_token(stack: Stack) -> dict[str, Any]:
     return {"rasa_token": "bukan-token-rasa"}
 
 
-def _no_whatsapp(rasa: Rasa) -> dict[str, Any]:
+def _no_api(stack: Stack) -> dict[str, Any]:
+    return {"rasa_url": stack.url}  # a server that answers 404 to Rasa's paths
+
+
+def _no_whatsapp(stack: Stack) -> dict[str, Any]:
     def desk(settings: Settings) -> Desk:
         return Desk(TrackerEvents(settings.tracker_url),
                     RasaConversations(settings.rasa_url, settings.rasa_token),
@@ -324,13 +328,14 @@ def _no_whatsapp(rasa: Rasa) -> dict[str, Any]:
 @pytest.mark.parametrize(("broken", "message"), [
     (_rasa_down, "Server asisten (Rasa) tidak dapat dihubungi"),
     (_wrong_token, "Server asisten (Rasa) menolak permintaan konsol (401)"),
+    (_no_api, "Server asisten (Rasa) tidak membuka API-nya (HTTP 404)"),
     (_no_whatsapp, "WhatsApp belum diatur untuk konsol ini"),
 ])
 def test_a_takeover_that_cannot_work_is_refused_in_words(stack: Stack, broken, message) -> None:
     phone = {"_rasa_down": "6281277001005", "_wrong_token": "6281277001006",
-             "_no_whatsapp": "6281277001007"}[broken.__name__]
+             "_no_whatsapp": "6281277001007", "_no_api": "6281277001009"}[broken.__name__]
     applicant, request = asked_for_a_person(stack, phone)
-    with console_on(stack.rasa, **broken(stack.rasa)) as (url, _service):
+    with console_on(stack.rasa, **broken(stack)) as (url, _service):
         staff = signed_in(url, "loket")
         refused = submit(staff, url, request.id, "ambil-alih")
     assert refused.status_code == 200 and message in refused.text  # the page, not a 500
