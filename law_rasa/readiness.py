@@ -10,9 +10,10 @@ within ``CHECK_TIMEOUT_S`` and all at once:
 - ``redis`` (Rasa, when the lock store keeps its locks in Redis): Redis answers ``PING``;
 - ``model`` (Rasa): a model is loaded.
 
-The blocking calls run on a small thread pool of their own. A check whose thread is still
-stuck on a store that does not answer is not started again: the next check waits on the same
-call (at most ``CHECK_TIMEOUT_S`` again), so a hanging store never piles up threads.
+The blocking calls run on daemon threads of their own (a thread stuck on a store that does
+not answer never holds up the process's exit). A check whose thread is still stuck is not
+started again: the next check waits on the same call (at most ``CHECK_TIMEOUT_S`` again), so
+a hanging store never piles up threads.
 The answer names each dependency with ``ok``, ``timeout`` or the exception's type — never a
 URL, a host or a message that could hold a secret.
 """
@@ -51,8 +52,6 @@ class Readiness:
         self.timeout_s = timeout_s
         self._engine: Any = None
         self._engine_lock = threading.Lock()
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4,
-                                                           thread_name_prefix="law-ready")
         self._running: dict[str, concurrent.futures.Future[Any]] = {}
 
     async def check(self, agent: Any = None, with_backlogs: bool = False) -> tuple[bool, dict]:
@@ -90,8 +89,7 @@ class Readiness:
         return ready, {"status": "ok" if ready else "unavailable", **states}
 
     def close(self) -> None:
-        """Release the threads (without waiting for stuck ones) and the probe's engine."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Release the probe's engine (threads still stuck on a store end with the process)."""
         with self._engine_lock:
             if self._engine is not None:
                 self._engine.dispose()
@@ -101,7 +99,7 @@ class Readiness:
         """``(state, value)`` of one check, reusing a call still running from before."""
         future = self._running.get(name)
         if future is None or future.done():
-            future = self._pool.submit(call)
+            future = _in_a_thread(call)
             self._running[name] = future
         try:
             value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
@@ -128,6 +126,21 @@ class Readiness:
         engine = self._store_engine()
         ping(engine)
         return backlogs(engine)
+
+
+def _in_a_thread(call: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+    """``call()`` on a daemon thread of its own; its outcome in the future returned."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting check
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="law-ready", daemon=True).start()
+    return future
 
 
 def _set_backlogs(counts: Backlogs) -> None:
