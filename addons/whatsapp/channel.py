@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, cast
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -59,6 +59,8 @@ SHUTDOWN_DRAIN_S = 10.0
 _SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 # Bodies larger than this are hashed and decoded on a worker thread.
 LARGE_BODY = 64 * 1024
+# Deliveries with more messages than this are sorted out on a worker thread too.
+LARGE_DELIVERY = 1000
 # Messages queued per event-loop turn when a delivery carries many.
 QUEUE_SLICE = 500
 # The resumer takes waiting messages while fewer than this many jobs are queued.
@@ -228,16 +230,35 @@ class WhatsAppInput(InputChannel):
                          "timeout" if isinstance(exc, asyncio.TimeoutError)
                          else type(exc).__name__, len(delivery.messages))
             taken = {message.message_id for message in delivery.messages} - self.held
-        skipped = [m for m in delivery.messages if m.message_id not in taken]
-        instrumentation.accepted(delivery.messages, taken)
+        if len(delivery.messages) < LARGE_DELIVERY:
+            skipped, fresh = self._sort_out(delivery.messages, taken)
+        else:  # hundreds of thousands of checks would hold the loop for a long moment
+            skipped, fresh = await asyncio.get_running_loop().run_in_executor(
+                None, self._sort_out, delivery.messages, taken)
         for message in skipped[:10]:
             logger.info("WhatsApp message %s from %s seen before (answered or being "
                         "answered): skipped.", message.message_id,
                         mask_phone(message.sender_id))
         if len(skipped) > 10:
             logger.info("WhatsApp: %d more messages seen before: skipped.", len(skipped) - 10)
-        await self._queue([m for m in delivery.messages if m.message_id in taken
-                           and m.message_id not in self.held], on_new_message)
+        await self._queue(fresh, on_new_message)
+
+    def _sort_out(self, messages: list[InboundMessage], taken: Collection[str]
+                  ) -> tuple[list[InboundMessage], list[InboundMessage]]:
+        """The re-deliveries to skip, and the messages to work on that are not queued yet.
+
+        Runs on a worker thread for a large delivery; ``_queue`` checks ``held`` again on
+        the loop, so a message queued meanwhile is still not queued twice.
+        """
+        skipped: list[InboundMessage] = []
+        fresh: list[InboundMessage] = []
+        for message in messages:
+            if message.message_id not in taken:
+                skipped.append(message)
+            elif message.message_id not in self.held:
+                fresh.append(message)
+        instrumentation.accepted(messages, taken)
+        return skipped, fresh
 
     def start_resuming(self, on_new_message: MessageHandler) -> None:
         """Start working on what the inbox holds from before (at server start)."""
