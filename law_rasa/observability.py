@@ -154,10 +154,29 @@ def serve_on_rasa() -> None:
 
     def configure(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
-        add_routes(app, "rasa", lambda request: getattr(request.app.ctx, "agent", None))
+        add_routes(app, "rasa", _agent_of)
         return app
 
     rasa.core.run.configure_app = configure
+
+
+def _agent_of(request: Any) -> Any:
+    """The request's Rasa agent; one without a model while Rasa has not set it yet."""
+    return getattr(request.app.ctx, "agent", None) or _NO_AGENT
+
+
+class _NoAgent:
+    """Stands for the agent before Rasa loads one: not ready, no stores to check."""
+
+    tracker_store = None
+    lock_store = None
+
+    @staticmethod
+    def is_ready() -> bool:
+        return False
+
+
+_NO_AGENT = _NoAgent()
 
 
 # --- the action server -------------------------------------------------------------------------

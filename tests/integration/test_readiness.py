@@ -73,3 +73,15 @@ def test_redis_gone_fails_and_says_only_what_failed(tmp_path) -> None:
     assert body == {"status": "unavailable", "model": "ok", "database": "ok",
                     "redis": "ConnectionError"}
     assert "127.0.0.1" not in json.dumps(body)
+
+
+def test_a_rasa_process_without_its_model_is_not_ready(tmp_path) -> None:
+    from law_rasa.observability import _agent_of
+
+    request = SimpleNamespace(app=SimpleNamespace(ctx=SimpleNamespace()))  # no agent set yet
+    readiness = Readiness(f"sqlite:///{tmp_path / 'law.db'}", TIMEOUT_S)
+    try:
+        ready, body = asyncio.run(readiness.check(_agent_of(request)))
+    finally:
+        readiness.close()
+    assert (ready, body["model"]) == (False, "not loaded")
