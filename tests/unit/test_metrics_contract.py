@@ -48,7 +48,8 @@ def test_the_dashboard_uses_only_defined_metrics() -> None:
 
 def test_the_alerts_and_scrape_configuration_parse_and_use_defined_metrics() -> None:
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
-    assert {job["job_name"] for job in config["scrape_configs"]} == {"law-rasa", "law-actions"}
+    assert {job["job_name"] for job in config["scrape_configs"]} == {
+        "law-rasa", "law-actions", "law-console"}
     assert all(job["metrics_path"] == "/metrics" for job in config["scrape_configs"])
     rules = yaml.safe_load((PROMETHEUS / config["rule_files"][0]).read_text(encoding="utf-8"))
     used = {name for group in rules["groups"] for rule in group["rules"]
