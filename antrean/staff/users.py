@@ -1,8 +1,9 @@
 """Staff console accounts: roles, passwords, and the command that makes the first admin.
 
 Command: ``pengguna tambah USERNAME --peran admin`` creates an account (the password is asked
-twice at a prompt, or read from the standard input with ``--sandi-stdin``); ``pengguna
-daftar`` lists the accounts. Every other account is managed by an admin in the console
+twice at a prompt, or read from the standard input with ``--sandi-stdin``); ``pengguna sandi
+USERNAME`` sets a new password (an admin who forgot theirs); ``pengguna daftar`` lists the
+accounts. Every other account is managed by an admin in the console
 (``law_console/users.py``), with the functions here. Passwords are hashed with argon2id;
 only the hash is stored. Every account made is written to the audit
 log.
@@ -204,6 +205,11 @@ def reset_password(service: BookingService, actor: Actor, user_id: int, password
 
 
 # --- the command ----------------------------------------------------------------------
+def _cli_actor() -> Actor:
+    """The system user running the command, as the audit log names them."""
+    return Actor(None, f"cli:{os.environ.get('USER') or 'petugas'}")
+
+
 def _read_password(args: argparse.Namespace) -> str:
     if args.sandi_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -219,10 +225,23 @@ def run_add(ctx: StaffContext, args: argparse.Namespace) -> int:
     role = parse_role(args.peran)
     password = _read_password(args)
     check_password(password)
-    actor = Actor(None, f"cli:{os.environ.get('USER') or 'petugas'}")
-    user = add_user(ctx.service, actor, username, args.nama or username, role, password)
+    user = add_user(ctx.service, _cli_actor(), username, args.nama or username, role, password)
     print(f"Pengguna {user.username} ({Role(user.role).label}) dibuat. Masuk ke konsol petugas "
           "dengan nama pengguna dan kata sandi ini.")
+    return 0
+
+
+@with_context
+def run_password(ctx: StaffContext, args: argparse.Namespace) -> int:
+    username = normalise_username(args.username)
+    with ctx.service.store.transaction() as tx:
+        user = tx.console.user_by_name(username)
+    if user is None:
+        raise StaffError(f"Pengguna {username} tidak ada.")
+    password = _read_password(args)
+    reset_password(ctx.service, _cli_actor(), user.id, password)
+    print(f"Kata sandi baru untuk {user.username} diatur; sesi lamanya berakhir."
+          + ("" if user.active else " Akun ini nonaktif: aktifkan di halaman Pengguna."))
     return 0
 
 
@@ -260,6 +279,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--sandi-stdin", action="store_true",
                      help="baca kata sandi dari masukan standar, bukan dari prompt")
     add.set_defaults(handler=run_add)
+
+    password = actions.add_parser(
+        "sandi", help="atur kata sandi baru sebuah akun (mis. admin yang lupa sandi)",
+        description="Mengatur kata sandi baru untuk akun konsol; semua sesinya berakhir. Untuk "
+        "admin yang lupa kata sandinya; akun lain cukup diatur ulang admin di konsol.")
+    password.add_argument("username", metavar="NAMA_PENGGUNA", help="nama pengguna")
+    password.add_argument("--sandi-stdin", action="store_true",
+                          help="baca kata sandi dari masukan standar, bukan dari prompt")
+    password.set_defaults(handler=run_password)
 
     listing = actions.add_parser("daftar", help="daftar akun konsol",
                                  description="Menampilkan semua akun konsol dan perannya.")

@@ -153,6 +153,23 @@ def test_the_first_admin_from_the_command(database_url, monkeypatch, capsys):
     assert main(["pengguna", "daftar"]) == 0
     listing = capsys.readouterr().out
     assert "kepala" in listing and "Kepala Kantor" in listing and "wakil" not in listing
+    # An admin who forgot the password gets a new one from the server's command line.
+    monkeypatch.setattr("sys.stdin", io.StringIO("sandi-admin-kedua\n"))
+    assert main(["pengguna", "sandi", "kepala", "--sandi-stdin"]) == 0
+    assert "Kata sandi baru untuk kepala" in capsys.readouterr().out
+    assert main(["pengguna", "sandi", "siapa", "--sandi-stdin"]) == 1
+    from antrean.staff.common import StaffContext
+    from argparse import Namespace
+
+    ctx = StaffContext.from_args(Namespace(db=database_url, config=None, tracker=None))
+    try:
+        with ctx.service.store.transaction() as tx:
+            user = tx.console.user_by_name("kepala")
+            entries, _ = tx.console.audit_entries(5, action="pengguna.sandi")
+        assert user is not None and password_matches(user.password_hash, "sandi-admin-kedua")
+        assert entries[0].username.startswith("cli:") and entries[0].target == "kepala"
+    finally:
+        ctx.close()
 
 
 def test_a_session_ends_after_its_minutes_without_a_request(service):
