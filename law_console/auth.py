@@ -81,7 +81,7 @@ class Page:
 
     # --- input -------------------------------------------------------------------------
     def query(self, name: str, default: str = "") -> str:
-        return self.request.query_params.get(name, default).strip()
+        return without_nul(self.request.query_params.get(name, default)).strip()
 
     def field(self, name: str, default: str = "") -> str:
         return self.form.get(name, default).strip()
@@ -190,9 +190,15 @@ def tokens_match(given: str | None, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
 
 
+def without_nul(text: str) -> str:
+    """``text`` without NUL characters, which PostgreSQL refuses in any text value."""
+    return text.replace("\x00", "")
+
+
 async def read_form(request: Request) -> dict[str, str]:
+    """The form's text fields (files are not accepted), NUL characters removed."""
     form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
 
 
 Handler = Callable[[Page], "Response | Awaitable[Response]"]

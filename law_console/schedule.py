@@ -35,6 +35,7 @@ from law_console.auth import Page, page
 from law_console.state import NavItem
 
 MAX_CAPACITY = 1000
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # months the calendar pages between
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def _month(raw: str, today: dt.date) -> dt.date:
         return today.replace(day=1)
     try:
         year, month = (int(part) for part in raw.split("-", 1))
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(year)
         return dt.date(year, month, 1)
     except ValueError:
         raise StaffError(f"Bulan tidak dikenali: {raw!r}. Tulis misalnya 2026-12.", 2) from None

@@ -32,8 +32,8 @@ def _actor(p: Page) -> Actor:
 
 
 def _user_id(p: Page) -> int:
-    raw = p.request.path_params["id"]
-    if not str(raw).isdigit():
+    raw = str(p.request.path_params["id"])
+    if not raw.isdigit() or int(raw) >= 2**31:  # an INTEGER column on every backend
         raise StaffError("Pengguna itu tidak ada.")
     return int(raw)
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from antrean.config import PROJECT_ROOT
-from tests.console.conftest import PASSWORD, csrf_of, login, shoot
+from tests.console.conftest import BOTH_STORES, PASSWORD, csrf_of, login, shoot
 from tests.e2e.servers import free_port
 
 MONDAY = dt.date(2026, 12, 7)
@@ -103,6 +103,10 @@ def test_a_form_without_its_csrf_token_is_refused(console):
                              data={"username": "admin", "password": PASSWORD},
                              allow_redirects=False)
     assert stranger.status_code == 403 and "law_sesi" not in stranger.cookies
+    token = csrf_of(http.get(f"{console.url}/masuk").text)
+    nul = http.post(f"{console.url}/masuk", data={"csrf": token, "username": "ad\x00min",
+                                                   "password": "x\x00"})
+    assert nul.status_code == 401 and "salah" in nul.text
 
 
 def _status_of(console, display_code: str) -> str:
@@ -133,13 +137,27 @@ def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(console):
     assert rows and all(value not in row[0] for row in rows)
 
 
+@BOTH_STORES
 def test_bad_input_gets_an_indonesian_page_not_a_traceback(console):
     http = console.session("supervisor")
     for path in ("/kalender/2026-13-45", "/kalender?bulan=bulan-depan",
-                 "/laporan?dari=kemarin-dulu-sekali", "/tidak-ada"):
+                 "/kalender?bulan=9999-12", "/laporan?dari=kemarin-dulu-sekali",
+                 "/laporan?dari=2020-01-01", "/audit?halaman=-3&aksi=%00", "/tidak-ada"):
         response = http.get(f"{console.url}{path}")
-        assert response.status_code in (400, 404), path
+        assert response.status_code in (200, 400, 404), path
         assert "Traceback" not in response.text and "<html lang=\"id\">" in response.text
+    admin = console.session("admin")
+    token = csrf_of(admin.get(f"{console.url}/pengguna").text)
+    for path, data in (("/pengguna/99999999999999999999/peran", {"peran": "admin"}),
+                       ("/pengguna/1/peran", {"peran": "raja"}),
+                       ("/pengguna/tambah", {"username": "x y", "sandi": "a", "sandi2": "b"}),
+                       ("/kalender/2026-12-07/kapasitas", {"jumlah": "-1"}),
+                       ("/kalender/2026-12-07/kapasitas", {"jumlah": "5", "jam": "25:99"}),
+                       ("/lepas-nik", {"nik": "123", "alasan": "x", "diperiksa": "ya"}),
+                       ("/kalender/2026-12-07/tutup", {"alasan": "\x00"})):
+        answer = admin.post(f"{console.url}{path}", data={"csrf": token, **data},
+                            headers={"Referer": f"{console.url}/pengguna"})
+        assert answer.status_code == 200 and "flash-error" in answer.text, path
 
 
 def test_the_law_console_command_serves_the_console(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from argparse import Namespace
 from typing import Iterator
 
 import pytest
@@ -11,9 +12,10 @@ from alembic import command
 
 from antrean import calendar
 from antrean.cli import main
-from antrean.staff.common import StaffError
+from antrean.staff.common import StaffContext, StaffError
 from antrean.staff.users import Actor, Role, add_user, change_role, password_matches, set_active
 from antrean.store.engine import migrate
+from law_console.accounts import Accounts
 from tests.conftest import fresh_postgres_database
 from tests.integration.test_migrations import alembic_config, head, tables_of, version_of
 
@@ -158,9 +160,6 @@ def test_the_first_admin_from_the_command(database_url, monkeypatch, capsys):
     assert main(["pengguna", "sandi", "kepala", "--sandi-stdin"]) == 0
     assert "Kata sandi baru untuk kepala" in capsys.readouterr().out
     assert main(["pengguna", "sandi", "siapa", "--sandi-stdin"]) == 1
-    from antrean.staff.common import StaffContext
-    from argparse import Namespace
-
     ctx = StaffContext.from_args(Namespace(db=database_url, config=None, tracker=None))
     try:
         with ctx.service.store.transaction() as tx:
@@ -173,8 +172,6 @@ def test_the_first_admin_from_the_command(database_url, monkeypatch, capsys):
 
 
 def test_a_session_ends_after_its_minutes_without_a_request(service):
-    from law_console.accounts import Accounts
-
     add_user(service, CLI, "budi", "Budi", Role.LOKET, "sandi-yang-panjang")
     accounts = Accounts(service, session_minutes=30)
     signed_in = accounts.sign_in("Budi", "sandi-yang-panjang", NOW)
@@ -188,8 +185,6 @@ def test_a_session_ends_after_its_minutes_without_a_request(service):
 
 
 def test_five_failures_lock_a_name_for_fifteen_minutes(service):
-    from law_console.accounts import Accounts
-
     add_user(service, CLI, "budi", "Budi", Role.LOKET, "sandi-yang-panjang")
     accounts = Accounts(service, session_minutes=30)
     for minute in range(4):
