@@ -28,6 +28,7 @@ from law_retrain.messages import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     PERSONAL_ENTITIES,
     fell_back,
+    mask_codes,
     masked_text,
     normalise,
     prediction,
@@ -245,7 +246,7 @@ def mask_known_names(text: str, names: Iterable[str]) -> str:
     """``text`` with every known name masked (longest first), then digit runs."""
     for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
         text = text.replace(name, mask_name(name))
-    return mask_numbers_in_text(text)
+    return mask_codes(mask_numbers_in_text(text))
 
 
 def occurrences_for_review(

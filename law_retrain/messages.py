@@ -12,13 +12,16 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from antrean.masking import mask_name, mask_numbers_in_text
+from antrean.codes import is_valid_code
+from antrean.masking import mask_code, mask_name, mask_numbers_in_text
 from antrean.staff.tracker import FALLBACK_INTENT
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 # Entities whose text is personal data; masked in exported messages like NIKs and numbers.
 PERSONAL_ENTITIES = ("person_name",)
 MASK_RUN = re.compile(r"\*{3,}")
+# A word that could be a booking code (8 characters of the code alphabet, maybe "KM7Q-2PXA").
+CODE_LIKE = re.compile(r"\b[0-9A-Za-z]{4}[-\s]?[0-9A-Za-z]{4}\b")
 
 
 def normalise(text: str) -> str:
@@ -28,7 +31,7 @@ def normalise(text: str) -> str:
 
 
 def mask_personal_data(text: str, entities: Iterable[dict[str, Any]] = ()) -> str:
-    """Mask names the NLU recognised, then every NIK-like or phone-like digit run."""
+    """Mask names the NLU recognised, then every NIK-like or phone-like digit run and code."""
     spans = sorted(
         (e for e in entities
          if e.get("entity") in PERSONAL_ENTITIES
@@ -39,7 +42,13 @@ def mask_personal_data(text: str, entities: Iterable[dict[str, Any]] = ()) -> st
         start, end = entity["start"], entity["end"]
         if 0 <= start < end <= len(text):
             text = text[:start] + mask_name(text[start:end]) + text[end:]
-    return mask_numbers_in_text(text)
+    return mask_codes(mask_numbers_in_text(text))
+
+
+def mask_codes(text: str) -> str:
+    """Mask every word that is a valid booking code (its check character agrees)."""
+    return CODE_LIKE.sub(
+        lambda m: mask_code(m.group(0)) if is_valid_code(m.group(0)) else m.group(0), text)
 
 
 def ranking(parse_data: dict[str, Any], intent_name: str | None = None

@@ -171,3 +171,14 @@ def test_near_duplicates_are_nearly_the_same_words():
         assert similarity(normalise(first), normalise(second)) >= 0.8, (first, second)
     for first, second in different:
         assert similarity(normalise(first), normalise(second)) < 0.8, (first, second)
+
+
+def test_booking_codes_are_masked_like_numbers():
+    from antrean import codes
+    from law_retrain.messages import mask_personal_data
+
+    code = codes.display_code(codes.new_code())
+    shown = mask_personal_data(f"cek {code} ya, hp 081299004406")
+    assert code not in shown and code.replace("-", "") not in shown
+    assert shown.endswith("ya, hp ********4406") and code[-2:] in shown
+    assert mask_personal_data("paspor elektronik hilang") == "paspor elektronik hilang"
