@@ -100,6 +100,17 @@ class SenderQueues:
         self._workers.clear()
 
     async def _work(self) -> None:
+        try:
+            await self._work_while_ready()
+        finally:
+            # Leave the workers now, in the same loop turn as the last look at ``_ready``:
+            # the task's done callback comes a turn later, and a job submitted in between
+            # would find a worker counted that never looks again, and wait forever.
+            task = asyncio.current_task()
+            if task is not None:
+                self._workers.discard(task)
+
+    async def _work_while_ready(self) -> None:
         while self._ready:
             key = self._ready.popleft()
             queue = self._pending.get(key)
