@@ -81,8 +81,8 @@ clean:
 	rm -rf $(VENV) models var .pytest_cache
 
 # Production topology on this machine (docs/deployment.md): PostgreSQL and Redis on 127.0.0.1,
-# Rasa processes and action servers behind their routers; Ctrl-C stops it all. Options through
-# PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
+# Rasa processes and action servers behind nginx (round robin), the staff console; Ctrl-C stops
+# it all. Options through PROD_ARGS, e.g. `make run-prod PROD_ARGS="--rasa 3 --rest-only"`.
 .PHONY: run-prod
 run-prod: train
 	@$(VENV)/bin/law-prod --model $(LAUNCH_MODEL) --create-databases --notices $(PROD_ARGS)

@@ -1,51 +1,57 @@
-"""Start LAW's production topology on one machine and stop it all on Ctrl-C.
+"""Start LAW's production topology on one machine (or one machine's share of several).
 
 What runs (docs/deployment.md explains each part and how it scales out)::
 
-    Meta ──► front router :5005 ──► Rasa processes :5006, :5007 …   (WhatsApp affinity)
-                                        │ tracker store: PostgreSQL   lock store: Redis
-                                        ▼
-             actions router :5055 ──► action servers :5056, :5057 …  (round robin)
-                                        │ slot store: PostgreSQL
+    Meta ──► nginx front :5005 ──round robin──► Rasa processes :5006, :5007 … (+ --peer-rasa)
+                                                   │ tracker store: PostgreSQL  locks: Redis
+                                                   ▼
+             nginx actions :5055 ──round robin──► action servers :5056, :5057 …
+                                                   │ slot store: PostgreSQL
+             staff console :5080 (internal)
+
+One nginx (Debian's ``/usr/sbin/nginx``, configured by ``law_launch/nginx.py`` in a directory
+of its own under the log directory) spreads the webhook over the Rasa processes and Rasa's
+action calls over the action servers; no affinity, since the lock store serialises each
+conversation across processes. Every process gets ``LAW_RASA_URLS``, the direct URL of every
+Rasa process, through which a model is promoted into all of them (``PUT /model``).
 
 Every setting comes from the environment (``endpoints.prod.yml`` names them); what is unset
 gets a local default pointing at PostgreSQL and Redis on 127.0.0.1. Before Rasa starts the
-supervisor creates what the processes would otherwise race to create: the databases (with
-``--create-databases``), the slot store's schema, the WhatsApp message-id tables and Rasa's
-``events`` table. Any process that dies stops the whole set, with the end of its log shown.
+supervisor creates what the processes would otherwise race to create (``law_launch/stores.py``).
+A process that dies is started again after a second, as systemd's ``Restart=`` does on a real
+server; one that keeps dying (``RESTART_LIMIT`` times in ``RESTART_WINDOW_S``) stops the whole
+set, with the end of its log shown. Messages a dead Rasa process had accepted are not waiting
+for it: another process takes them from the inbox once their lease runs out.
 
-Every Rasa process and action server is started with ``law-rasa`` (``law_rasa.cli``: the
-pinned Rasa with LAW's patches, as ``make run`` and the tests start it), the routers with
-``law-router``.
+Several machines: each runs ``law-prod --bind <its private address>``; the one whose nginx is
+the load balancer lists the others' Rasa processes with ``--peer-rasa``, the others run
+``--no-front`` (their nginx serves their own action servers only).
 
 Usage::
 
-    law-prod --model models/law-….tar.gz [--rasa 2] [--actions 2]
+    law-prod --model models/law-….tar.gz [--rasa 2] [--actions 2] [--bind 127.0.0.1]
+        [--peer-rasa HOST:PORT,…] [--no-front] [--no-console] [--notices]
         [--create-databases] [--rest-only]
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
+from law_launch import nginx
+from law_launch.children import ROOT, Child, StartError, stop_all, supervise, wait_ready
+from law_launch.stores import SetupError, prepare_stores, safe_url
 
-ROOT = Path(__file__).resolve().parents[1]
 # The console scripts of this environment (pyproject.toml [project.scripts]).
 BIN = Path(sys.executable).parent
 LAW_RASA = str(BIN / "law-rasa")
-LAW_ROUTER = str(BIN / "law-router")
 LAW_NOTICES = str(BIN / "law-notices")
+LAW_CONSOLE = str(BIN / "law-console")
 
 # Local defaults of the settings endpoints.prod.yml reads; a real server sets them all.
 LOCAL_DEFAULTS = {
@@ -65,65 +71,30 @@ LOCAL_DEFAULTS = {
 }
 WHATSAPP_REQUIRED = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID",
                      "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
-STOP_GRACE_S = 20.0
-
-
-class SetupError(Exception):
-    """The topology cannot start; the message says what to do."""
-
-
-@dataclass
-class Child:
-    """One process of the topology."""
-
-    name: str
-    command: list[str]
-    env: dict[str, str]
-    ready_url: str
-    log: Path
-    process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        out = self.log.open("w")
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
-            preexec_fn=_die_with_parent,
-        )
-        out.close()
-
-    def exited(self) -> int | None:
-        return None if self.process is None else self.process.poll()
-
-    def tail(self, lines: int = 25) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM the child when the supervisor dies, even by SIGKILL."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
-def environment(action_port: int) -> dict[str, str]:
+def environment(args: argparse.Namespace, rasa_urls: list[str]) -> dict[str, str]:
+    """The environment of every child: the caller's, local defaults, and the topology's URLs."""
     env = dict(os.environ)
     for name, value in LOCAL_DEFAULTS.items():
         env.setdefault(name, value)
-    env["LAW_ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    env["LAW_ACTION_ENDPOINT_URL"] = f"http://{args.bind}:{args.action_port}/webhook"
+    # Promotion (antrean promosikan, the console) loads a model into each of these directly.
+    env["LAW_RASA_URLS"] = ",".join(rasa_urls)
+    env["LAW_RASA_URL"] = rasa_urls[0]
+    if env.get("LAW_RASA_AUTH_TOKEN"):
+        env.setdefault("LAW_RASA_TOKEN", env["LAW_RASA_AUTH_TOKEN"])
     return env
 
 
 def newest_model() -> Path | None:
-    models = sorted((ROOT / "models").glob("law-*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
+    """The promoted model (models/current.tar.gz) if promoted after the newest law-*.tar.gz."""
+    from law_retrain.pointer import launch_model
+
+    return launch_model(ROOT / "models")
 
 
 def ports(explicit: str | None, first: int, count: int) -> list[int]:
@@ -135,81 +106,29 @@ def ports(explicit: str | None, first: int, count: int) -> list[int]:
     return [first + i for i in range(count)]
 
 
-def check_ports_free(wanted: dict[int, str], host: str) -> None:
+def peers(value: str | None) -> list[str]:
+    listed = [item.strip() for item in (value or "").split(",") if item.strip()]
+    for item in listed:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise SetupError(f"--peer-rasa wants HOST:PORT, got {item!r}")
+    return listed
+
+
+def check_ports_free(wanted: dict[tuple[str, int], str]) -> None:
     """Fail before starting anything when a port is taken (another `make run`, a test…)."""
-    for port, role in wanted.items():
+    for (host, port), role in wanted.items():
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                sock.bind((host if role == "front router" else "127.0.0.1", port))
-            except OSError:
-                raise SetupError(f"port {port} ({role}) is in use: stop what listens there "
-                                 "or choose other ports (--port, --action-port)") from None
+                sock.bind((host, port))
+            except OSError as exc:
+                raise SetupError(f"{host}:{port} ({role}) cannot be used ({exc.strerror}): "
+                                 "stop what listens there or choose other ports") from None
 
 
-# --- stores ---------------------------------------------------------------------------------
-
-
-def prepare_stores(env: dict[str, str], create_databases: bool) -> None:
-    """Databases, schemas and a Redis check, once, before any Rasa process starts."""
-    slot_url, events_url = env["LAW_DATABASE_URL"], env["LAW_TRACKER_URL"]
-    if create_databases:
-        for url in (slot_url, events_url):
-            _create_database(url)
-    from sqlalchemy import create_engine
-
-    from antrean.store.engine import migrate
-    migrate(slot_url)  # the slot store's tables and the WhatsApp channel's (migration 0004)
-    # Created here once, not by every process at its first message.
-    from rasa.core.tracker_store import SQLTrackerStore
-    engine = create_engine(events_url, future=True)
-    SQLTrackerStore.Base.metadata.create_all(engine, checkfirst=True)
-    engine.dispose()
-    _check_redis(env)
-
-
-def _create_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql" or not parsed.database:
-        return
-    admin = create_engine(parsed.set(database="postgres"), future=True,
-                          isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": parsed.database}).first()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-                print(f"created database {parsed.database}", flush=True)
-    finally:
-        admin.dispose()
-
-
-def _check_redis(env: dict[str, str]) -> None:
-    import redis
-
-    client = redis.Redis(host=env["LAW_REDIS_HOST"], port=int(env["LAW_REDIS_PORT"]),
-                         db=int(env["LAW_REDIS_DB"]), password=env["LAW_REDIS_PASSWORD"] or None,
-                         socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise SetupError(f"Redis at {env['LAW_REDIS_HOST']}:{env['LAW_REDIS_PORT']} is not "
-                         f"reachable ({exc.__class__.__name__}): the lock store needs it") from exc
-    finally:
-        client.close()
-
-
-def _safe(url: str) -> str:
-    """``url`` without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+def _reachable(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -217,106 +136,73 @@ def _safe(url: str) -> str:
 
 def build_children(args: argparse.Namespace, env: dict[str, str], model: Path,
                    rasa_ports: list[int], action_ports: list[int]) -> dict[str, list[Child]]:
-    log_dir, host = Path(args.log_dir), args.host
-    actions_env = {**env, "SANIC_HOST": "127.0.0.1", "ACTION_SERVER_SANIC_WORKERS": "1",
+    log_dir, bind = Path(args.log_dir), args.bind
+    actions_env = {**env, "SANIC_HOST": bind, "ACTION_SERVER_SANIC_WORKERS": "1",
                    "LAW_AUTO_MIGRATE": "0"}  # migrated above: N servers must not race to it
-    # One Sanic worker per Rasa process: the front router keeps each applicant on one
-    # process, whose WhatsApp queue orders the applicant's messages (docs/deployment.md).
+    # One Sanic worker per Rasa process; parallelism comes from processes, so TensorFlow's own
+    # thread pools only contend with them.
     rasa_env = {**env, "SANIC_WORKERS": "1"}
-    # Parallelism comes from processes; TensorFlow's own thread pools only contend with them.
     rasa_env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
     rasa_env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
-    credentials = "credentials.yml" if args.rest_only else "credentials.prod.yml"
+    credentials = args.credentials or ("credentials.yml" if args.rest_only
+                                       else "credentials.prod.yml")
     api = ["--enable-api", "--auth-token", env["LAW_RASA_AUTH_TOKEN"]] \
         if env.get("LAW_RASA_AUTH_TOKEN") else []
+    health = "/" if args.rest_only else nginx.WHATSAPP_HEALTH_PATH
     actions = [
         Child(f"action-server-{i + 1}",
               [LAW_RASA, "run", "actions", "--actions", "actions", "--port", str(port)],
-              actions_env, f"http://127.0.0.1:{port}/health", log_dir / f"actions-{port}.log")
+              actions_env, f"http://{bind}:{port}/health", log_dir / f"actions-{port}.log",
+              f"{bind}:{port}")
         for i, port in enumerate(action_ports)
     ]
     rasa = [
         Child(f"rasa-{i + 1}",
-              [LAW_RASA, "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port),
+              [LAW_RASA, "run", "-m", str(model), "-i", bind, "-p", str(port),
                "--endpoints", "endpoints.prod.yml", "--credentials", credentials, *api],
-              rasa_env, f"http://127.0.0.1:{port}/", log_dir / f"rasa-{port}.log")
+              rasa_env, f"http://{bind}:{port}{health}", log_dir / f"rasa-{port}.log",
+              f"{bind}:{port}")
         for i, port in enumerate(rasa_ports)
     ]
-    router = [LAW_ROUTER]
-    routers = [
-        Child("actions-router",
-              [*router, "--name", "actions", "--listen", f"127.0.0.1:{args.action_port}",
-               "--backends", ",".join(f"127.0.0.1:{p}" for p in action_ports),
-               "--health-path", "/health"],
-              env, f"http://127.0.0.1:{args.action_port}/_router/health",
-              log_dir / "router-actions.log"),
-        Child("front-router",
-              [*router, "--name", "front", "--listen", f"{host}:{args.port}",
-               "--backends", ",".join(f"127.0.0.1:{p}" for p in rasa_ports),
-               # The WhatsApp channel's readiness answers 503 while its database does not
-               # answer, so the router stops sending to that process (issue 14).
-               "--health-path", "/" if args.rest_only else "/webhooks/whatsapp/",
-               "--affinity", "whatsapp"],
-              env, f"http://127.0.0.1:{args.port}/_router/health",
-              log_dir / "router-front.log"),
-    ]
-    return {"actions": actions, "rasa": rasa, "routers": routers}
-
-
-def wait_ready(children: list[Child], timeout_s: float, stopping: threading.Event) -> None:
-    deadline = time.monotonic() + timeout_s
-    waiting = list(children)
-    while waiting:
-        for child in list(waiting):
-            code = child.exited()
-            if code is not None:
-                raise SetupError(f"{child.name} exited with code {code} while starting; "
-                                 f"{child.log}:\n{child.tail()}")
-            try:
-                if requests.get(child.ready_url, timeout=2).status_code == 200:
-                    waiting.remove(child)
-            except requests.RequestException:
-                pass
-        if waiting and (time.monotonic() > deadline or stopping.is_set()):
-            names = ", ".join(child.name for child in waiting)
-            raise SetupError(f"not ready after {timeout_s:.0f}s: {names}"
-                             if not stopping.is_set() else "stopped while starting")
-        if waiting:
-            time.sleep(0.5)
-
-
-def stop_all(groups: list[list[Child]]) -> None:
-    """Stop group by group (front first, action servers last), each with a grace period."""
-    for group in groups:
-        running = [(c.name, c.process) for c in group
-                   if c.process is not None and c.exited() is None]
-        for _, process in running:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + STOP_GRACE_S
-        for name, process in running:
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                print(f"{name} did not stop in {STOP_GRACE_S:.0f}s: killed", flush=True)
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def prepare_only(args: argparse.Namespace) -> int:
-    """The one-off step of a deployment (deploy/systemd/law-prepare.service)."""
-    env = environment(args.action_port)
+    front = None if args.no_front else f"{args.host}:{args.port}"
+    site = nginx.Site(
+        prefix=log_dir / "nginx",
+        rasa=[f"{bind}:{port}" for port in rasa_ports] + peers(args.peer_rasa),
+        actions=[f"{bind}:{port}" for port in action_ports],
+        actions_listen=f"{bind}:{args.action_port}",
+        front_listen=front,
+        health_path=health,
+    )
     try:
-        prepare_stores(env, args.create_databases)
+        nginx.write(site)
+    except nginx.NginxError as exc:
+        raise SetupError(f"nginx refused its configuration {site.conf}: {exc}") from exc
+    ready = (f"http://{_reachable(args.host)}:{args.port}{health}" if front
+             else f"http://{bind}:{args.action_port}/health")
+    balancer = [Child("nginx", nginx.command(site), env, ready, log_dir / "nginx.log",
+                      front or site.actions_listen)]
+    console = []
+    if args.console:
+        console.append(Child(
+            "console", [LAW_CONSOLE, "--host", args.console_host, "--port",
+                        str(args.console_port)],
+            env, f"http://{_reachable(args.console_host)}:{args.console_port}/",
+            log_dir / "console.log", f"{args.console_host}:{args.console_port}",
+            optional=True))
+    return {"actions": actions, "rasa": rasa, "nginx": balancer, "console": console}
+
+
+def prepare_only(env: dict[str, str], create_databases: bool) -> int:
+    """The one-off step of a deployment (deploy/systemd/law-prepare.service)."""
+    try:
+        prepare_stores(env, create_databases)
     except SetupError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means "stores not ready"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise SetupError(f"stores not ready: {exc.__class__.__name__}: {first}") from exc
-    print(f"stores ready: slot store {_safe(env['LAW_DATABASE_URL'])}, tracker store "
-          f"{_safe(env['LAW_TRACKER_URL'])}", flush=True)
+    print(f"stores ready: slot store {safe_url(env['LAW_DATABASE_URL'])}, tracker store "
+          f"{safe_url(env['LAW_TRACKER_URL'])}", flush=True)
     return 0
 
 
@@ -327,10 +213,17 @@ def run(args: argparse.Namespace) -> int:
                          "run `make train`")
     rasa_ports = ports(args.rasa_ports, args.port + 1, args.rasa)
     action_ports = ports(args.action_ports, args.action_port + 1, args.actions)
-    check_ports_free({args.port: "front router", args.action_port: "actions router",
-                      **{p: "Rasa" for p in rasa_ports},
-                      **{p: "action server" for p in action_ports}}, args.host)
-    env = environment(args.action_port)
+    wanted = {(args.bind, p): "Rasa" for p in rasa_ports}
+    wanted.update({(args.bind, p): "action server" for p in action_ports})
+    wanted[(args.bind, args.action_port)] = "nginx, actions"
+    if not args.no_front:
+        wanted[(args.host, args.port)] = "nginx, front"
+    if args.console:
+        wanted[(args.console_host, args.console_port)] = "console"
+    check_ports_free(wanted)
+    rasa_urls = [f"http://{args.bind}:{p}" for p in rasa_ports] + \
+        [f"http://{peer}" for peer in peers(args.peer_rasa)]
+    env = environment(args, rasa_urls)
     missing = [name for name in WHATSAPP_REQUIRED if not env.get(name)]
     if missing and not args.rest_only:
         raise SetupError(f"WhatsApp settings missing: {', '.join(missing)} (docs/whatsapp.md); "
@@ -341,20 +234,25 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     groups = build_children(args, env, model, rasa_ports, action_ports)
-    # Stopping order: nothing new comes in, Rasa finishes its turns, then the actions.
-    order = [groups["routers"][1:], groups["rasa"], groups["routers"][:1], groups["actions"]]
-    everyone = [child for group in order for child in group]
+    # Stopping order: the console; Rasa finishes its queued messages (what it cannot is
+    # handed back to the inbox) while nginx still carries its action calls; then nginx (new
+    # deliveries meanwhile get no 200, and Meta delivers them again later); the actions last.
+    order = [groups["console"], groups["rasa"], groups["nginx"], groups["actions"]]
     try:
-        for child in [*groups["actions"], *groups["routers"]]:
+        for child in [*groups["actions"], *groups["nginx"]]:
             child.start()
-        prepare_only(args)
+        prepare_only(env, args.create_databases)
         if stopping.is_set():
             return 0
         print(f"starting {len(rasa_ports)} Rasa process(es) with {model.name}", flush=True)
-        for child in groups["rasa"]:
+        for child in [*groups["rasa"], *groups["console"]]:
             child.start()
-        wait_ready(everyone, args.ready_timeout, stopping)
-        print(summary(args, everyone), flush=True)
+        skipped = wait_ready([*groups["actions"], *groups["rasa"], *groups["console"]],
+                             args.ready_timeout, stopping)
+        # Asked through nginx only now: asked earlier, every Rasa process would have
+        # refused and been left out for nginx.FAIL_TIMEOUT.
+        wait_ready(groups["nginx"], args.ready_timeout, stopping)
+        everyone = [child for group in order for child in group if child not in skipped]
         if args.notices and not args.rest_only:
             # The office speaks first: one sender process (several would be safe too).
             notices = Child("notices", [LAW_NOTICES], env, "",
@@ -362,30 +260,22 @@ def run(args: argparse.Namespace) -> int:
             notices.start()
             everyone.append(notices)
             order.insert(0, [notices])
-            print(f"  {'notices':<16} pid {notices.process.pid if notices.process else '-':<8} "
-                  f"log {notices.log}", flush=True)
-        while not stopping.wait(0.5):
-            for child in everyone:
-                code = child.exited()
-                if code is not None:
-                    print(f"{child.name} exited with code {code}; stopping everything. "
-                          f"{child.log}:\n{child.tail()}", file=sys.stderr, flush=True)
-                    return 1
+        print(summary(args, everyone, rasa_urls), flush=True)
+        code = supervise(everyone, stopping)
         print("stopping …", flush=True)
-        return 0
+        return code
     finally:
         stop_all(order)
 
 
-def summary(args: argparse.Namespace, children: list[Child]) -> str:
-    lines = ["LAW production topology is up:"]
-    for child in children:
-        port = child.ready_url.split(":")[2].split("/")[0]
-        pid = child.process.pid if child.process else "-"
-        lines.append(f"  {child.name:<16} port {port:<6} pid {pid:<8} "
-                     f"log {child.log}")
-    lines.append(f"WhatsApp webhook: http://{args.host}:{args.port}/webhooks/whatsapp/webhook"
-                 "  (Ctrl-C stops everything)")
+def summary(args: argparse.Namespace, children: list[Child], rasa_urls: list[str]) -> str:
+    lines = ["LAW production topology is up:", *(child.line() for child in children)]
+    if not args.no_front:
+        lines.append(f"WhatsApp webhook: http://{args.host}:{args.port}"
+                     f"{nginx.WEBHOOK_PATH} (nginx, round robin over {len(rasa_urls)} Rasa "
+                     f"process(es))")
+    lines.append(f"Rasa processes (LAW_RASA_URLS): {', '.join(rasa_urls)}")
+    lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
 
 
@@ -398,14 +288,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--actions", type=int, default=int(env("LAW_ACTION_SERVERS", "2")),
                         help="action servers (LAW_ACTION_SERVERS, default 2)")
     parser.add_argument("--host", default=env("LAW_HOST", "127.0.0.1"),
-                        help="interface of the front router (LAW_HOST)")
+                        help="interface of nginx's front (LAW_HOST)")
     parser.add_argument("--port", type=int, default=int(env("LAW_PORT", "5005")),
-                        help="front router port (LAW_PORT); Rasa processes take the next ones")
+                        help="nginx's front port (LAW_PORT); Rasa processes take the next ones")
     parser.add_argument("--action-port", type=int, default=int(env("LAW_ACTION_PORT", "5055")),
-                        help="actions router port (LAW_ACTION_PORT); servers take the next ones")
+                        help="nginx's port for action calls (LAW_ACTION_PORT); the action "
+                             "servers take the next ones")
+    parser.add_argument("--bind", default="127.0.0.1",
+                        help="address the Rasa processes, action servers and nginx's actions "
+                             "server listen on: this machine's private address when a load "
+                             "balancer on another machine reaches them")
+    parser.add_argument("--peer-rasa",
+                        help="HOST:PORT of Rasa processes on other machines, comma-separated: "
+                             "the front spreads the webhook over them too, and promotion "
+                             "reaches them (LAW_RASA_URLS)")
+    parser.add_argument("--no-front", action="store_true",
+                        help="no webhook front on this machine (another machine's load "
+                             "balancer reaches its Rasa processes)")
     parser.add_argument("--rasa-ports", help="comma-separated ports of the Rasa processes")
     parser.add_argument("--action-ports", help="comma-separated ports of the action servers")
-    parser.add_argument("--log-dir", default=str(ROOT / "var" / "prod"))
+    parser.add_argument("--console", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the staff console (law-console) on an internal port; "
+                             "skipped with a warning when it cannot start (default: on)")
+    parser.add_argument("--console-host", default="127.0.0.1")
+    parser.add_argument("--console-port", type=int, default=5080)
+    parser.add_argument("--log-dir", default=str(ROOT / "var" / "prod"),
+                        help="process logs, and nginx's directory (nginx/) with its "
+                             "configuration and access log")
+    parser.add_argument("--credentials",
+                        help="Rasa's credentials file (default credentials.prod.yml, "
+                             "credentials.yml with --rest-only)")
     parser.add_argument("--create-databases", action="store_true",
                         help="create missing PostgreSQL databases (needs CREATEDB)")
     parser.add_argument("--rest-only", action="store_true",
@@ -424,8 +336,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
-        return prepare_only(args) if args.prepare_only else run(args)
-    except SetupError as exc:
+        if args.prepare_only:
+            return prepare_only(environment(args, [f"http://{args.bind}:{args.port + 1}"]),
+                                args.create_databases)
+        return run(args)
+    except (SetupError, StartError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
 

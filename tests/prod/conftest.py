@@ -9,9 +9,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if not figures:
         return
     terminalreporter.write_line(
-        "Production topology: {applicants} applicants for {capacity} places → {booked} booked, "
-        "{refused} offered alternatives ({late} started late); {messages} messages, {replies} "
-        "replies, {redeliveries} duplicate deliveries; start-up {startup_s}s "
-        "({startup_cpu_s} CPU-s), chat {chat_s}s ({chat_cpu_s} CPU-s)".format(
-            **figures)
-    )
+        "Production topology ({rasa} Rasa processes on 2 machines behind round-robin nginx): "
+        "{applicants} applicants for {capacity} places → {booked} booked, {refused} offered "
+        "alternatives ({late} started late); {messages} messages, {replies} replies, "
+        "{redeliveries} duplicate deliveries; start-up {startup_s}s, chat {chat_s}s "
+        "({chat_cpu_s} CPU-s)".format(**figures))
+    extra = {key: figures[key] for key in ("changed_process", "share", "held_by_killed",
+                                           "recovered_after_s", "others_replied_within_s",
+                                           "passed_on") if key in figures}
+    if extra:
+        terminalreporter.write_line(
+            "  " + "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in extra.items()))

@@ -1,6 +1,6 @@
 """A crowd of applicants chatting on WhatsApp with the production topology.
 
-Pieces of ``test_topology.py``:
+Pieces of ``test_topology_postgres.py``:
 
 - :class:`FakeGraph` — the Graph API on loopback: records every message and read receipt the
   bot sends and wakes the applicant waiting for it;
@@ -300,7 +300,7 @@ class Applicant:
 
 
 class Crowd:
-    """Drives applicants against the front router; duplicates go straight to each Rasa."""
+    """Drives applicants against the front (nginx); duplicates go straight to each Rasa."""
 
     def __init__(self, front_url: str, rasa_urls: list[str], graph: FakeGraph,
                  tracker: TrackerReader, capacity: int) -> None:
@@ -389,6 +389,31 @@ class Crowd:
                                      f"{turn.actions}, responses {turn.responses}")
                 return
         applicant.problem = f"no outcome after {MAX_TURNS} messages"
+
+    async def say(self, applicant: Applicant, text_body: str) -> tuple[str, int]:
+        """Post one typed message through the front; returns its wamid and the replies so far.
+
+        Returns once the webhook answered (the message is accepted), before the bot replies.
+        """
+        wamid = f"wamid.in.{applicant.index}.{next(_wamids)}"
+        applicant.wamids.append(wamid)
+        seen = len(self.graph.sent[applicant.wa_id])
+        await self.post(self.front_url, delivery(applicant.wa_id, applicant.name, wamid,
+                                                 typed(text_body)))
+        return wamid, seen
+
+    async def reply_to(self, applicant: Applicant, wamid: str, seen: int) -> Turn | None:
+        """The turn of ``wamid`` once its reply arrived and it was saved (``None``: neither)."""
+        if not await self.graph.wait_for_more(applicant.wa_id, seen, REPLY_TIMEOUT_S):
+            applicant.problem = f"no reply to {wamid}"
+            return None
+        turn = await self.saved_turn(applicant, wamid)
+        if turn is None:
+            applicant.problem = f"{wamid} not saved in the tracker store"
+            return None
+        turn.replies = self.graph.sent[applicant.wa_id][seen:]
+        applicant.turns.append(turn)
+        return turn
 
     async def redeliver(self, applicant: Applicant, body: bytes) -> None:
         await asyncio.gather(*(self.post(url, body) for url in self.rasa_urls))
