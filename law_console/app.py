@@ -101,6 +101,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "law_console.release",
     "law_console.audit_page",
     "law_console.users",
+    "law_console.review",
 )
 # Pages built separately: included when present. The hand-off inbox and takeover.
 OPTIONAL_MODULES: tuple[str, ...] = (
