@@ -112,7 +112,8 @@ async def keep_paused(desk: Desk, request: HandoffRequest, takeover: Takeover | 
     if takeover is None:
         return ""
     try:
-        paused = await run_in_threadpool(paused_in_rasa, desk.tracker, request.phone)
+        paused = await run_in_threadpool(paused_in_rasa, desk.tracker, request.phone,
+                                         takeover.started_at)
     except Exception:  # noqa: BLE001 - the store's failure is told by the lines' reading
         return ""
     if paused is not False:

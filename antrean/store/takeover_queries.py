@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import Select
 
 from antrean.store.tables import handoff_requests, staff_users, takeovers
-from antrean.store.tracker_queries import TrackerEvents, events
+from antrean.store.tracker_queries import TrackerEvents, epoch, events
 
 # Events after which a conversation is paused (pause) or not (the others reset the tracker).
 PAUSE_EVENTS = ("pause", "resume", "session_started", "restart")
@@ -122,19 +122,22 @@ def personal_values(tracker: TrackerEvents, sender: str) -> set[str]:
     return found
 
 
-def paused_in_rasa(tracker: TrackerEvents, sender: str) -> bool | None:
+def paused_in_rasa(tracker: TrackerEvents, sender: str,
+                   since: dt.datetime | None = None) -> bool | None:
     """Whether Rasa holds ``sender``'s conversation paused, from its stored events.
 
     A new session (after ``session_expiration_time`` without a message) or a restart resets
-    Rasa's tracker and so ends a pause. None when the conversation has none of these events.
+    Rasa's tracker and so ends a pause. None when the conversation has none of these events
+    (since ``since``, if given: a takeover's start, before its pause is stored).
     """
     if not tracker.has_events():
         return None
+    query = select(events.c.type_name).where(events.c.sender_id == sender,
+                                             events.c.type_name.in_(PAUSE_EVENTS))
+    if since is not None:
+        query = query.where(events.c.timestamp >= epoch(since))
     with tracker.engine.connect() as conn:
-        last = conn.execute(
-            select(events.c.type_name)
-            .where(events.c.sender_id == sender, events.c.type_name.in_(PAUSE_EVENTS))
-            .order_by(events.c.id.desc()).limit(1)).scalar()
+        last = conn.execute(query.order_by(events.c.id.desc()).limit(1)).scalar()
     return None if last is None else last == "pause"
 
 

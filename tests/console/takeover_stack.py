@@ -77,7 +77,7 @@ class FakeGraph:
             sent = [body for body in self.sent if body.get("to") == phone]
         return [_body_text(body) for body in sent]
 
-    def wait_for_texts(self, phone: str, count: int, timeout: float = 30.0) -> list[str]:
+    def wait_for_texts(self, phone: str, count: int, timeout: float = 60.0) -> list[str]:
         """Wait until ``phone`` has been sent ``count`` messages; return all of them."""
         deadline = time.monotonic() + timeout
         while len(texts := self.texts_to(phone)) < count:
@@ -243,7 +243,7 @@ class Applicant:
         events = self.rasa.tracker(self.phone)["events"]
         return sum(1 for event in events if event["event"] == "user")
 
-    def wait_logged(self, count: int, timeout: float = 30.0) -> None:
+    def wait_logged(self, count: int, timeout: float = 60.0) -> None:
         """Wait until Rasa has logged ``count`` messages of this applicant."""
         wait_until(lambda: self.user_turns_logged() >= count, timeout,
                    f"Rasa to log {count} message(s) of {self.phone[-4:]}")

@@ -1,5 +1,8 @@
-"""What the hand-off inbox masks in a conversation before a staff member reveals it, and how
-Rasa's events become the lines of the page (law_console/conversation.py)."""
+"""The hand-off inbox's masking of personal data, and its lines of a conversation.
+
+What law_console/conversation.py masks before a staff member reveals it, and how Rasa's
+events become the lines of the page.
+"""
 from __future__ import annotations
 
 import datetime as dt

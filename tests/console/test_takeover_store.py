@@ -1,5 +1,8 @@
-"""The takeovers table and what the console reads from Rasa's tracker store for a takeover
-(antrean/store/takeover_queries.py), on SQLite and PostgreSQL."""
+"""The takeovers table and the tracker reads for a takeover, on SQLite and PostgreSQL.
+
+antrean/store/takeover_queries.py: one active takeover per number under a race, ending once,
+the personal slots' values, and whether Rasa still holds a conversation paused.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -103,3 +106,8 @@ def test_whether_rasa_still_holds_the_conversation_paused(tmp_path) -> None:
     assert paused_in_rasa(renewed, PHONE) is False
     resumed = tracker_with(tmp_path / "d", ("pause", {}), ("resume", {}))
     assert paused_in_rasa(resumed, PHONE) is False
+    # Only what happened since a takeover started counts (its pause may not be stored yet).
+    at_second = dt.datetime.fromtimestamp(1_795_000_001, dt.timezone.utc)
+    assert paused_in_rasa(renewed, PHONE, since=at_second) is False
+    assert paused_in_rasa(resumed, PHONE, since=at_second) is False
+    assert paused_in_rasa(paused, PHONE, since=at_second) is None
