@@ -4,7 +4,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from antrean.nik import mask_nik
-from tests.console.conftest import BOTH_STORES, PASSWORD, login, new_page, shoot
+from tests.console.conftest import BOTH_STORES, PASSWORD, login, new_page, shoot, sign_in
 
 NEW_PASSWORD = "kata-sandi-baru-7"
 
@@ -15,8 +15,7 @@ def _user_row(page, username: str):  # noqa: ANN001, ANN202
 
 @BOTH_STORES
 def test_an_admin_manages_accounts_and_the_audit_log_shows_each_change(browser, page, console):
-    login(page, "admin")
-    page.goto("/pengguna")
+    sign_in(page, console, "admin", "/pengguna")
     # Add a counter account; a password too short is refused with the rule.
     page.fill("input[name=username]", "rina")
     page.fill("input[name=nama]", "Rina Kurnia")
@@ -92,8 +91,7 @@ def test_an_admin_manages_accounts_and_the_audit_log_shows_each_change(browser, 
 def test_release_a_nik_after_checking_identity(page, console):
     nik = console.seeded.squatted_nik
     code = console.seeded.codes["dewi"]
-    login(page, "supervisor")
-    page.goto("/lepas-nik")
+    sign_in(page, console, "supervisor", "/lepas-nik")
     page.fill("input[name=nik]", f"{nik[:6]} {nik[6:12]} {nik[12:]}")  # as typed from an e-KTP
     page.fill("textarea[name=alasan]", "Pemilik NIK datang dengan e-KTP asli")
     page.click("button:text('Cari booking yang memegangnya')")

@@ -6,7 +6,7 @@ import datetime as dt
 from playwright.sync_api import expect
 
 from antrean import calendar
-from tests.console.conftest import BOTH_STORES, TODAY, csrf_of, login, shoot
+from tests.console.conftest import BOTH_STORES, TODAY, csrf_of, shoot, sign_in
 
 FRIDAY = dt.date(2026, 12, 4)
 
@@ -19,8 +19,7 @@ def _capacity(console, day: dt.date, time: dt.time) -> int:  # noqa: ANN001
 
 @BOTH_STORES
 def test_close_a_date_with_a_reason_and_reopen_it(page, console):
-    login(page, "supervisor")
-    page.goto("/kalender")
+    sign_in(page, console, "supervisor", "/kalender")
     shoot(page, "kalender")
     today_cell = page.locator(f'[data-date="{TODAY}"]')
     assert "5/" in today_cell.inner_text()  # 5 people booked of the day's capacity
@@ -56,8 +55,7 @@ def test_close_a_date_with_a_reason_and_reopen_it(page, console):
 @BOTH_STORES
 def test_change_and_remove_capacity_overrides(page, console):
     nine, ten = dt.time(9), dt.time(10)
-    login(page, "supervisor")
-    page.goto(f"/kalender/{FRIDAY}")
+    sign_in(page, console, "supervisor", f"/kalender/{FRIDAY}")
     default = console.service.config.schedule.slot_capacity
 
     # The whole date: 10 per slot.

@@ -4,12 +4,11 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.console.conftest import login, shoot
+from tests.console.conftest import shoot, sign_in
 
 
 def test_a_report_with_charts_and_its_csv(page, console):
-    login(page, "supervisor")
-    page.goto("/laporan?dari=2026-11-25&sampai=2026-12-01")
+    sign_in(page, console, "supervisor", "/laporan?dari=2026-11-25&sampai=2026-12-01")
     shoot(page, "laporan")
     figures = page.locator(".figures").first.inner_text()
     # 13 bookings not cancelled (3 + 2 + 4 + today's 4), 14 people; 1 cancelled of 14;

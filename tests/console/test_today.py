@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import BOTH_STORES, login, new_page, shoot
+from tests.console.conftest import BOTH_STORES, new_page, shoot, sign_in
 
 
 def _count(page, key: str) -> str:  # noqa: ANN001
@@ -14,16 +14,14 @@ def _count(page, key: str) -> str:  # noqa: ANN001
 def test_arrivals_marked_at_one_counter_show_at_another_without_reloading(browser, page,
                                                                           console):
     codes = console.seeded.codes
-    login(page, "loket")
-    page.wait_for_url("**/hari-ini")
+    sign_in(page, console, "loket")
     assert _count(page, "total:bookings") == "4" and _count(page, "total:people") == "5"
     assert _count(page, "08:00:unmarked") == "2" and _count(page, "08:00:arrived") == "0"
     page.evaluate("window.notReloaded = true")
 
     other = new_page(browser, console, width=360)  # a second counter, on a phone
     try:
-        login(other, "supervisor")
-        other.wait_for_url("**/hari-ini")
+        sign_in(other, console, "supervisor")
         budi = other.locator(f'[data-booking="{codes["budi"]}"]')
         budi.locator("button[value=hadir]").click()
         # Sent with fetch: the second counter's page is updated in place too.
@@ -60,7 +58,7 @@ def test_arrivals_marked_at_one_counter_show_at_another_without_reloading(browse
 
 
 def test_a_no_show_before_the_slot_starts_is_refused_with_the_reason(page, console):
-    login(page, "loket")
+    sign_in(page, console, "loket")
     dewi = page.locator(f'[data-booking="{console.seeded.codes["dewi"]}"]')  # 13:00, now 10:00
     dewi.locator("button[value=tidak-hadir]").click()
     error = page.locator("main > .flash-error")
@@ -71,7 +69,7 @@ def test_a_no_show_before_the_slot_starts_is_refused_with_the_reason(page, conso
 
 def test_the_counter_sees_priority_groups_saya_datang_and_masked_numbers(page, console):
     codes = console.seeded.codes
-    login(page, "loket")
+    sign_in(page, console, "loket")
     shoot(page, "hari-ini")
     siti = page.locator(f'[data-booking="{codes["siti"]}"]')
     assert "Prioritas: anak balita" in siti.inner_text()  # her 3-year-old
@@ -89,7 +87,7 @@ def test_the_counter_sees_priority_groups_saya_datang_and_masked_numbers(page, c
 
 def test_search_by_code_or_name(page, console):
     codes = console.seeded.codes
-    login(page, "loket")
+    sign_in(page, console, "loket")
     page.fill("input[name=cari]", "siti")
     page.click("button:text('Cari')")
     page.wait_for_url("**/hari-ini?cari=siti")
