@@ -52,7 +52,7 @@ class Readiness:
         self.timeout_s = timeout_s
         self._engine: Any = None
         self._engine_lock = threading.Lock()
-        self._running: dict[str, concurrent.futures.Future[Any]] = {}
+        self._running: dict[str, asyncio.Future[Any]] = {}
 
     async def check(self, agent: Any = None, with_backlogs: bool = False) -> tuple[bool, dict]:
         """Run every check that applies; update the readiness gauges.
@@ -97,13 +97,14 @@ class Readiness:
 
     async def _probe(self, name: str, call: Callable[[], Any]) -> tuple[str, Any]:
         """``(state, value)`` of one check, reusing a call still running from before."""
-        future = self._running.get(name)
-        if future is None or future.done():
-            future = _in_a_thread(call)
-            self._running[name] = future
+        running = self._running.get(name)
+        if running is None or running.done() or running.get_loop() is not (
+                asyncio.get_running_loop()):
+            running = asyncio.wrap_future(_in_a_thread(call))
+            running.add_done_callback(_outcome_seen)  # no "exception never retrieved" later
+            self._running[name] = running
         try:
-            value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
-                                           self.timeout_s)
+            value = await asyncio.wait_for(asyncio.shield(running), self.timeout_s)
         except asyncio.TimeoutError:
             log.warning("not ready: %s did not answer within %.0fs", name, self.timeout_s)
             return "timeout", None
@@ -141,6 +142,12 @@ def _in_a_thread(call: Callable[[], Any]) -> concurrent.futures.Future[Any]:
 
     threading.Thread(target=run, name="law-ready", daemon=True).start()
     return future
+
+
+def _outcome_seen(future: asyncio.Future[Any]) -> None:
+    """Mark a probe's outcome as read (a check that timed out no longer awaits it)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _set_backlogs(counts: Backlogs) -> None:
