@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class Child:
         where: What the summary shows as its address.
         optional: Whether the topology goes on without it when it cannot start (the console:
             not on the applicants' path).
+        again: The command to start it with again, when that may have changed since (a Rasa
+            process restarted after a promotion loads the promoted model).
     """
 
     name: str
@@ -50,8 +53,11 @@ class Child:
     optional: bool = False
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
+    again: Callable[[], list[str]] | None = None
 
     def start(self, again: bool = False) -> None:
+        if again and self.again is not None:
+            self.command = self.again()
         out = self.log.open("a" if again else "w")
         self.process = subprocess.Popen(
             self.command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,

@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import socket
@@ -46,6 +47,7 @@ from pathlib import Path
 from law_launch import nginx
 from law_launch.children import ROOT, Child, StartError, stop_all, supervise, wait_ready
 from law_launch.stores import SetupError, prepare_stores, safe_url
+from law_retrain.pointer import launch_model
 
 # The console scripts of this environment (pyproject.toml [project.scripts]).
 BIN = Path(sys.executable).parent
@@ -115,9 +117,15 @@ def peers(value: str | None) -> list[str]:
     return listed
 
 
-def check_ports_free(wanted: dict[tuple[str, int], str]) -> None:
+def check_ports_free(wanted: list[tuple[tuple[str, int], str]]) -> None:
     """Fail before starting anything when a port is taken (another `make run`, a test…)."""
-    for (host, port), role in wanted.items():
+    seen: dict[tuple[str, int], str] = {}
+    for address, role in wanted:
+        if address in seen:
+            raise SetupError(f"{address[0]}:{address[1]} is given to both {seen[address]} and "
+                             f"{role}: choose other ports")
+        seen[address] = role
+    for (host, port), role in wanted:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -156,12 +164,18 @@ def build_children(args: argparse.Namespace, env: dict[str, str], model: Path,
               f"{bind}:{port}")
         for i, port in enumerate(action_ports)
     ]
+    def rasa_command(port: int, serving: Path) -> list[str]:
+        return [LAW_RASA, "run", "-m", str(serving), "-i", bind, "-p", str(port),
+                "--endpoints", "endpoints.prod.yml", "--credentials", credentials, *api]
+
+    def promoted_or_started(port: int) -> list[str]:
+        # Promoted since law-prod started (models/current.tar.gz): the others serve that now.
+        return rasa_command(port, launch_model(model.parent, model) or model)
+
     rasa = [
-        Child(f"rasa-{i + 1}",
-              [LAW_RASA, "run", "-m", str(model), "-i", bind, "-p", str(port),
-               "--endpoints", "endpoints.prod.yml", "--credentials", credentials, *api],
-              rasa_env, f"http://{bind}:{port}{health}", log_dir / f"rasa-{port}.log",
-              f"{bind}:{port}")
+        Child(f"rasa-{i + 1}", rasa_command(port, model), rasa_env,
+              f"http://{bind}:{port}{health}", log_dir / f"rasa-{port}.log", f"{bind}:{port}",
+              again=functools.partial(promoted_or_started, port))
         for i, port in enumerate(rasa_ports)
     ]
     front = None if args.no_front else f"{args.host}:{args.port}"
@@ -213,13 +227,13 @@ def run(args: argparse.Namespace) -> int:
                          "run `make train`")
     rasa_ports = ports(args.rasa_ports, args.port + 1, args.rasa)
     action_ports = ports(args.action_ports, args.action_port + 1, args.actions)
-    wanted = {(args.bind, p): "Rasa" for p in rasa_ports}
-    wanted.update({(args.bind, p): "action server" for p in action_ports})
-    wanted[(args.bind, args.action_port)] = "nginx, actions"
+    wanted = [((args.bind, p), "Rasa") for p in rasa_ports]
+    wanted += [((args.bind, p), "action server") for p in action_ports]
+    wanted.append(((args.bind, args.action_port), "nginx, actions"))
     if not args.no_front:
-        wanted[(args.host, args.port)] = "nginx, front"
+        wanted.append(((args.host, args.port), "nginx, front"))
     if args.console:
-        wanted[(args.console_host, args.console_port)] = "console"
+        wanted.append(((args.console_host, args.console_port), "console"))
     check_ports_free(wanted)
     rasa_urls = [f"http://{args.bind}:{p}" for p in rasa_ports] + \
         [f"http://{peer}" for peer in peers(args.peer_rasa)]

@@ -14,7 +14,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
         "alternatives ({late} started late); {messages} messages, {replies} replies, "
         "{redeliveries} duplicate deliveries; start-up {startup_s}s, chat {chat_s}s "
         "({chat_cpu_s} CPU-s)".format(**figures))
-    extra = {key: figures[key] for key in ("changed_process", "share", "held_by_killed",
+    extra = {key: figures[key] for key in ("changed_process", "share", "back_to_back_spread",
+                                           "back_to_back_out_of_order", "held_by_killed",
                                            "recovered_after_s", "others_replied_within_s",
                                            "passed_on") if key in figures}
     if extra:

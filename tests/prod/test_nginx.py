@@ -1,5 +1,4 @@
-"""The nginx of law-prod (law_launch/nginx.py) in front of small local backends, and
-law-prod's restart of a process that dies (law_launch/children.py).
+"""law-prod's nginx (law_launch/nginx.py) and its restart of a dead process (children.py).
 
 Real nginx (Debian's /usr/sbin/nginx) with the configuration law-prod writes: round robin
 without affinity, a dead backend skipped without losing a delivery, a backend whose readiness
@@ -182,7 +181,9 @@ def test_a_root_master_runs_its_workers_as_nobody(tmp_path: Path) -> None:
 
 def test_law_prod_starts_a_dead_process_again(tmp_path: Path) -> None:
     sleeper = shutil.which("sleep") or "/bin/sleep"
-    child = Child("sleeper", [sleeper, "60"], dict(os.environ), "", tmp_path / "s.log")
+    # Started again with the command of now (a Rasa process: the model promoted meanwhile).
+    child = Child("sleeper", [sleeper, "60"], dict(os.environ), "", tmp_path / "s.log",
+                  again=lambda: [sleeper, "61"])
     child.start()
     first = child.process
     assert first is not None
@@ -203,6 +204,7 @@ def test_law_prod_starts_a_dead_process_again(tmp_path: Path) -> None:
             child.process.kill()
             child.process.wait()
     assert result == [0]
+    assert child.process is not None and child.process.args == [sleeper, "61"]
 
 
 def test_the_deployed_site_is_valid_and_keeps_the_console_off_the_public_host(
