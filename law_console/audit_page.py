@@ -26,7 +26,7 @@ ACTION_LABELS = {
     "pengguna.tambah": "Tambah pengguna",
     "pengguna.peran": "Ubah peran",
     "pengguna.status": "Aktif / nonaktif",
-    "pengguna.sandi": "Atur ulang sandi",
+    "pengguna.sandi": "Kata sandi",
 }
 
 

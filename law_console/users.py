@@ -1,5 +1,8 @@
 """"Pengguna" (admin): the console's accounts — add, change role, deactivate, new password.
 
+Also "Ganti kata sandi" (``/sandi``, every role): a member of staff changes their own
+password, e.g. the one an admin set for them; their other sessions end.
+
 The rules and the audit entries are those of ``antrean.staff.users`` (shared with ``antrean
 pengguna tambah``): user names of lower-case letters and digits, passwords of at least
 ``MIN_PASSWORD_CHARS`` characters hashed with argon2, nobody deactivates themselves, the last
@@ -18,6 +21,7 @@ from antrean.staff.users import (
     Actor,
     Role,
     add_user,
+    change_own_password,
     change_role,
     parse_role,
     reset_password,
@@ -84,6 +88,19 @@ def password(p: Page) -> Response:
                                    "lamanya berakhir.")
 
 
+@page(Role.LOKET)
+def own_password_page(p: Page) -> Response:
+    return p.render("password.html", title="Ganti kata sandi", min_chars=MIN_PASSWORD_CHARS)
+
+
+@page(Role.LOKET)
+def own_password(p: Page) -> Response:
+    change_own_password(p.service, _actor(p), p.form.get("sandi_lama", ""), _passwords(p),
+                        keep_session=p.session.id)
+    return p.redirect("/hari-ini", "Kata sandi Anda sudah diganti; sesi Anda di perangkat lain "
+                                   "berakhir.")
+
+
 nav = [NavItem("Pengguna", "/pengguna", Role.ADMIN, order=70)]
 routes = [
     Route("/pengguna", users_page, methods=["GET"]),
@@ -91,4 +108,6 @@ routes = [
     Route("/pengguna/{id}/peran", role, methods=["POST"]),
     Route("/pengguna/{id}/status", status, methods=["POST"]),
     Route("/pengguna/{id}/sandi", password, methods=["POST"]),
+    Route("/sandi", own_password_page, methods=["GET"]),
+    Route("/sandi", own_password, methods=["POST"]),
 ]

@@ -204,6 +204,27 @@ def reset_password(service: BookingService, actor: Actor, user_id: int, password
     return user
 
 
+def change_own_password(service: BookingService, actor: Actor, current: str, new: str,
+                        keep_session: int | None = None) -> None:
+    """A member of staff changes their own password (audited); their other sessions end."""
+    if actor.user_id is None:
+        raise StaffError("Hanya akun konsol yang dapat mengganti kata sandinya.")
+    if new == current:
+        raise StaffError("Kata sandi baru harus berbeda dari yang lama.", 2)
+    check_password(new)
+    with service.store.transaction() as tx:
+        user = _account(tx.console, actor.user_id)
+    if not password_matches(user.password_hash, current):
+        raise StaffError("Kata sandi lama salah.", 2)
+    hashed = hash_password(new)
+    now = _now()
+    with service.store.transaction() as tx:
+        tx.console.update_user(user.id, now, password_hash=hashed)
+        tx.console.delete_sessions_of(user.id, keep=keep_session)
+        tx.console.add_audit(now, actor.user_id, actor.username, "pengguna.sandi", user.username,
+                             None, "sandi diganti sendiri")
+
+
 # --- the command ----------------------------------------------------------------------
 def _cli_actor() -> Actor:
     """The system user running the command, as the audit log names them."""

@@ -152,11 +152,15 @@ class ConsoleQueries:
     def delete_session(self, session_id: int) -> None:
         self.conn.execute(delete(console_sessions).where(console_sessions.c.id == session_id))
 
-    def delete_sessions_of(self, user_id: int) -> int:
-        """Sign an account out everywhere (deactivated, or its password reset)."""
-        result = self.conn.execute(
-            delete(console_sessions).where(console_sessions.c.user_id == user_id))
-        return int(result.rowcount or 0)
+    def delete_sessions_of(self, user_id: int, keep: int | None = None) -> int:
+        """Sign an account out everywhere (deactivated, or its password reset).
+
+        ``keep``: a session of it that stays (the one changing its own password).
+        """
+        query = delete(console_sessions).where(console_sessions.c.user_id == user_id)
+        if keep is not None:
+            query = query.where(console_sessions.c.id != keep)
+        return int(self.conn.execute(query).rowcount or 0)
 
     # --- sign-in attempts ----------------------------------------------------------------
     def add_login_attempt(self, username: str, succeeded: bool, now: dt.datetime,

@@ -185,3 +185,25 @@ def test_the_law_console_command_serves_the_console(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_staff_change_their_own_password_and_their_other_sessions_end(console):
+    here, elsewhere = console.session("loket"), console.session("loket")
+    token = csrf_of(here.get(f"{console.url}/sandi").text)
+    wrong = here.post(f"{console.url}/sandi", data={
+        "csrf": token, "kembali": "/sandi", "sandi_lama": "bukan-ini-123", "sandi": "sandi-baru-loket",
+        "sandi2": "sandi-baru-loket"})
+    assert wrong.url.endswith("/sandi") and "Kata sandi lama salah" in wrong.text
+    done = here.post(f"{console.url}/sandi", data={
+        "csrf": token, "sandi_lama": PASSWORD, "sandi": "sandi-baru-loket",
+        "sandi2": "sandi-baru-loket"})
+    assert done.url.endswith("/hari-ini") and "sudah diganti" in done.text
+    assert here.get(f"{console.url}/hari-ini", allow_redirects=False).status_code == 200
+    assert elsewhere.get(f"{console.url}/hari-ini", allow_redirects=False).status_code == 303
+    with console.service.store.transaction() as tx:
+        entries, _ = tx.console.audit_entries(1, action="pengguna.sandi")
+    assert (entries[0].username, entries[0].after) == ("loket", "sandi diganti sendiri")
+    fresh = requests.Session()
+    token = csrf_of(fresh.get(f"{console.url}/masuk").text)
+    assert fresh.post(f"{console.url}/masuk", allow_redirects=False, data={
+        "csrf": token, "username": "loket", "password": "sandi-baru-loket"}).status_code == 303

@@ -76,7 +76,7 @@ def test_an_admin_manages_accounts_and_the_audit_log_shows_each_change(browser, 
     shoot(page, "audit")
     rows = page.locator("[data-audit] tbody tr").all_inner_texts()
     expected = [("admin", "Aktif / nonaktif", "rina", "aktif", "nonaktif"),
-                ("admin", "Atur ulang sandi", "rina", "sandi baru diatur"),
+                ("admin", "Kata sandi", "rina", "sandi baru diatur"),
                 ("admin", "Ubah peran", "rina", "loket", "supervisor"),
                 ("admin", "Tambah pengguna", "rina", "Rina Kurnia, peran loket")]
     for row_text, parts in zip(rows[:len(expected)], expected, strict=True):
