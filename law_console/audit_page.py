@@ -18,6 +18,7 @@ PER_PAGE = 50
 # How each action reads on the page.
 ACTION_LABELS = {
     "kehadiran": "Kehadiran",
+    "kehadiran.sisa": "Sisa hari: tidak hadir",
     "tanggal.tutup": "Tutup tanggal",
     "tanggal.buka": "Buka tanggal",
     "kapasitas.atur": "Atur kapasitas",

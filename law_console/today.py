@@ -28,7 +28,14 @@ from antrean.nik import mask_nik
 from antrean.notices import NoticeOutbox, notice_label
 from antrean.service import BookingService
 from antrean.staff.common import StaffError, long_day_label
-from antrean.staff.daily import ATTENDANCE_LABELS, bookings_on, find, mark_attendance, status_label
+from antrean.staff.daily import (
+    ATTENDANCE_LABELS,
+    bookings_on,
+    find,
+    mark_attendance,
+    mark_rest_no_show,
+    status_label,
+)
 from antrean.staff.users import Role
 from law_console.auth import Page, page, wants_json
 from law_console.state import NavItem
@@ -164,7 +171,9 @@ def today_page(p: Page) -> Response:
     by_slot: dict[str, list[Card]] = defaultdict(list)
     for card in cards(service, shown, show_phone=p.can(Role.SUPERVISOR)):
         by_slot[card.time].append(card)
+    closing = service.config.schedule.closing_time
     return p.render("today.html", title="Hari ini", day_label=long_day_label(day),
+                    closing=f"{closing:%H.%M}", can_close_day=p.can(Role.SUPERVISOR),
                     slots=sorted(by_slot.items()), counts=counts(found), search=search,
                     note=note, poll_ms=POLL_MS, updated=f"{service.now():%H.%M.%S}",
                     cancelled=sum(b.is_cancelled for b in found))
@@ -192,9 +201,20 @@ def mark(p: Page) -> Response:
     return p.redirect(p.field("kembali") or "/hari-ini", message)
 
 
+@page(Role.SUPERVISOR)
+def rest_no_show(p: Page) -> Response:
+    """After the day's service: every booking of today not marked becomes a no-show."""
+    day = p.service.today()
+    count = mark_rest_no_show(p.service, day)
+    p.audit("kehadiran.sisa", day.isoformat(), f"{count} belum ditandai", "tidak hadir")
+    return p.redirect("/hari-ini", f"{count} booking yang belum ditandai kini tercatat tidak "
+                                   "hadir.")
+
+
 nav = [NavItem("Hari ini", "/hari-ini", Role.LOKET, order=10)]
 routes = [
     Route("/hari-ini", today_page, methods=["GET"]),
     Route("/hari-ini/angka", live_counts, methods=["GET"]),
     Route("/hari-ini/tandai", mark, methods=["POST"]),
+    Route("/hari-ini/sisa-tidak-hadir", rest_no_show, methods=["POST"]),
 ]

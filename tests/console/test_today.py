@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import BOTH_STORES, new_page, shoot, sign_in
+from antrean.clock import FixedClock
+from tests.console.conftest import (
+    BOTH_STORES,
+    CONSOLE_NOW,
+    csrf_of,
+    new_page,
+    shoot,
+    sign_in,
+)
 
 
 def _count(page, key: str) -> str:  # noqa: ANN001
@@ -102,3 +110,26 @@ def test_search_by_code_or_name(page, console):
     page.wait_for_load_state()
     assert page.locator("[data-booking]").count() == 0
     assert "Tidak ada booking hari ini yang cocok" in page.locator(".note").inner_text()
+
+
+def test_after_the_service_the_unmarked_rest_become_no_shows(console):
+    url = f"{console.url}/hari-ini/sisa-tidak-hadir"
+    loket = console.session("loket")
+    assert "Tandai sisa" not in loket.get(f"{console.url}/hari-ini").text
+    assert loket.post(url, data={"csrf": csrf_of(loket.get(f"{console.url}/hari-ini").text)}
+                      ).status_code == 403
+    http = console.session("supervisor")
+    page = http.get(f"{console.url}/hari-ini").text
+    assert "Tandai sisa sebagai tidak hadir" in page
+    early = http.post(url, data={"csrf": csrf_of(page)},
+                      headers={"Referer": f"{console.url}/hari-ini"})
+    assert "belum selesai" in early.text  # 10:00, the office serves until 16:00
+    console.service.clock = FixedClock(CONSOLE_NOW.replace(hour=16, minute=30))
+    done = http.post(url, data={"csrf": csrf_of(page)})
+    assert "4 booking yang belum ditandai kini tercatat tidak hadir" in done.text
+    counts = http.get(f"{console.url}/hari-ini/angka",
+                      headers={"Accept": "application/json"}).json()["counts"]
+    assert (counts["total:no_show"], counts["total:unmarked"]) == (4, 0)
+    with console.service.store.transaction() as tx:
+        entries, _ = tx.console.audit_entries(1, action="kehadiran.sisa")
+    assert (entries[0].target, entries[0].before) == ("2026-12-01", "4 belum ditandai")
