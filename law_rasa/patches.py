@@ -51,13 +51,14 @@ _SERVING: dict[asyncio.AbstractEventLoop, list[Any]] = {}
 
 def apply_all() -> None:
     """Every patch, in the order the launcher needs them (JAX before TensorFlow loads)."""
-    from law_rasa import failures, observability
+    from law_rasa import failures, observability, paused_sessions
 
     leave_out_jax()
     validate_action_answers_with_one_validator()
     keep_one_session_per_endpoint()
     observability.apply()  # before failures: it counts the failures that become the apology
     failures.apply()
+    paused_sessions.apply()  # a conversation staff took over stays silent in a new session
 
 
 def leave_out_jax() -> None:
