@@ -28,6 +28,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,6 +139,7 @@ class Servers:
     database: SwitchableProxy
     redis: SwitchableProxy
     slot_url: str  # direct, not through the proxy
+    log_dir: Path
     sent: list[dict] = field(default_factory=list)  # every message posted to the webhook
 
     def post(self, *messages: dict[str, Any]) -> None:
@@ -231,7 +233,7 @@ def servers(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFac
             wait_for(f"http://127.0.0.1:{action_port}/ready", processes[0], tmp / "actions.log")
             wait_for(f"http://127.0.0.1:{rasa_port}/ready", processes[1], tmp / "rasa.log")
             yield Servers(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}",
-                          graph_log, database, lock_redis, slot_url)
+                          graph_log, database, lock_redis, slot_url, tmp)
         finally:
             for proc in reversed(processes):
                 proc.terminate()
@@ -456,3 +458,11 @@ def test_hanging_database_fails_readiness_within_seconds(servers: Servers) -> No
         assert time.monotonic() < deadline, "not ready again after the database came back"
         time.sleep(0.5)
 
+
+def test_no_personal_data_in_any_log(servers: Servers, chat: Chat) -> None:
+    """Readiness and metrics add log lines (a store not answering); none names anyone."""
+    for log in ("rasa.log", "actions.log"):
+        text = (servers.log_dir / log).read_text(errors="replace")
+        for secret in (BOOKER, GREETER, REFUSED, REST_SENDER, "3171011203900003",
+                       "Budi Santoso", "postgresql"):
+            assert secret not in text, (log, secret)
