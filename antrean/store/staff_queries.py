@@ -22,6 +22,7 @@ from antrean.store.tables import (
     bookings,
     handoff_requests,
     notice_outbox,
+    takeovers,
 )
 
 CHUNK = 500  # ids per statement: well under every backend's limit of bound parameters
@@ -189,13 +190,22 @@ class StaffQueries:
         return total
 
     def old_handoffs(self, before: dt.datetime, remove: bool) -> int:
-        """Hand-off requests created before ``before`` (they hold a number and a message)."""
-        condition = handoff_requests.c.created_at < before
-        if not remove:
-            return self.conn.execute(
-                select(func.count()).select_from(handoff_requests).where(condition)
-            ).scalar_one()
-        return int(self.conn.execute(delete(handoff_requests).where(condition)).rowcount or 0)
+        """Hand-off records older than ``before``: every one holds an applicant's number.
+
+        The requests created before it (with the message) and the console's takeovers
+        that ended before it.
+        """
+        found = 0
+        for table, condition in (
+            (handoff_requests, handoff_requests.c.created_at < before),
+            (takeovers, takeovers.c.ended_at < before),
+        ):
+            if remove:
+                found += int(self.conn.execute(delete(table).where(condition)).rowcount or 0)
+            else:
+                found += self.conn.execute(
+                    select(func.count()).select_from(table).where(condition)).scalar_one()
+        return found
 
     # --- loading ---------------------------------------------------------------------
     def _load(self, rows: list) -> list[StaffBooking]:

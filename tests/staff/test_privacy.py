@@ -12,7 +12,15 @@ from addons.whatsapp import dedup
 from addons.whatsapp.payload import StatusUpdate
 from antrean.clock import OFFICE_TZ
 from antrean.model import BookingStatus
-from antrean.store.tables import WHATSAPP_TABLES, applicants, bookings, handoff_requests
+from antrean.store.console_queries import ConsoleQueries
+from antrean.store.tables import (
+    WHATSAPP_TABLES,
+    applicants,
+    bookings,
+    handoff_requests,
+    takeovers,
+)
+from antrean.store.takeover_queries import TakeoverQueries
 from tests.conftest import person
 from tests.staff.conftest import book, count_rows, service_at
 
@@ -232,3 +240,20 @@ def test_retention_goes_by_age_even_for_a_number_that_booked_again(
             select(func.count()).select_from(applicants)
             .where(applicants.c.nik == first_person.nik)).scalar_one() == 0
     assert "Dewi Baru" in run("cari", later.code).out  # the kept booking keeps its data
+
+
+def test_retention_deletes_takeovers_that_ended_before_the_cutoff(service, conversations, run):
+    with service.store.transaction() as tx:
+        staff_id = ConsoleQueries(tx.conn).add_user("sari", "Sari", "loket", "x", at(1, 2)).id
+        takeover = TakeoverQueries(tx.conn)
+        old = takeover.start("6281234500001", staff_id, at(1, 5))
+        recent = takeover.start("6281234500002", staff_id, at(11, 27))
+        assert old is not None and recent is not None
+        tx.conn.execute(takeovers.update().where(takeovers.c.id == old.id)
+                        .values(ended_at=at(1, 5, 11)))
+        tx.conn.execute(takeovers.update().where(takeovers.c.id == recent.id)
+                        .values(ended_at=at(11, 27, 11)))
+    assert run("hapus-data").code == 0
+    with service.store.transaction() as tx:
+        left = tx.conn.execute(select(takeovers.c.phone)).scalars().all()
+    assert left == ["6281234500002"]  # the one inside the retention period stays
