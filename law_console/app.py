@@ -36,7 +36,9 @@ A handler takes a ``law_console.auth.Page`` and returns a Starlette ``Response``
 
 ``async def`` handlers are awaited on the event loop instead (for an HTTP client such as the
 WhatsApp Graph client); they must not call the synchronous store directly — use
-``starlette.concurrency.run_in_threadpool``.
+``starlette.concurrency.run_in_threadpool`` — and that includes ``p.render``, ``p.redirect``
+with a message and ``p.audit``, which read or write the session's one-time message or the
+audit log: ``await run_in_threadpool(p.render, "x.html", title=…)``.
 
 Helpers of ``Page``: ``p.user`` (``StaffUser``: ``id``, ``username``, ``display_name``),
 ``p.role`` / ``p.can(Role.SUPERVISOR)`` (e.g. to unmask a phone number), ``p.query(name)``

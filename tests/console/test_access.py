@@ -24,6 +24,9 @@ def test_sign_in_shows_today_and_the_menu_of_the_role_then_sign_out(page, consol
     shoot(page, "masuk")
     login(page, "supervisor", go=False)
     page.wait_for_url("**/kalender")
+    page.click("a.who-name")
+    page.wait_for_url("**/sandi")
+    shoot(page, "ganti-sandi")
     menu = page.locator("nav.mainnav a").all_inner_texts()
     # (other pages, such as the hand-off inbox, may sit between them)
     assert [item for item in menu if item in SUPERVISOR_MENU] == SUPERVISOR_MENU
