@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -121,9 +122,12 @@ def start(paths: ProjectPaths, by: str, tracker_url: str | None = None, nlu_only
         if margin is not None:
             command += ["--batas-turun", str(margin)]
         output = (log or paths.retrain / "pelatihan.log").open("w")
-        subprocess.Popen(command, cwd=paths.root, stdout=output, stderr=subprocess.STDOUT,
-                         pass_fds=(handle.fileno(),), start_new_session=True)
+        process = subprocess.Popen(command, cwd=paths.root, stdout=output,
+                                   stderr=subprocess.STDOUT, pass_fds=(handle.fileno(),),
+                                   start_new_session=True)
         output.close()
+        # Reaped when it ends, so a long-running console leaves no zombie behind.
+        threading.Thread(target=process.wait, daemon=True).start()
     finally:
         handle.close()  # the job holds the lock now
     return True
