@@ -61,10 +61,14 @@ def _ordered(groups: list[Group], sort: str) -> list[Group]:
 def inbox(p: Page) -> Response:
     paths = project(p)
     sort = p.query("urut") if p.query("urut") in SORTS else "jumlah"
-    groups = _ordered(inbox_groups(p, paths), sort)
+    note = ""
+    try:
+        groups = _ordered(inbox_groups(p, paths), sort)
+    except StaffError as problem:  # no conversation stored yet: the rest of the page works
+        groups, note = [], problem.message
     book = load_book(paths)
     return p.render("review.html", title="Ulasan", groups=groups, sort=sort, sorts=SORTS,
-                    waiting=book.waiting, status=review_model.job_status(paths))
+                    waiting=book.waiting, status=review_model.job_status(paths), note=note)
 
 
 def _find(groups: list[Group], group_id: str) -> Group:

@@ -278,3 +278,66 @@ def test_the_counter_cannot_label_train_or_promote(browser, console):
                             allow_redirects=False, timeout=10)
         assert refused.status_code == 403, path
 
+
+
+def test_nineteen_intents_are_picked_with_one_or_two_number_keys(browser, console, tmp_path):
+    """On LAW's own domain (19 intents): "3" is the third at once, "1" "2" is the twelfth."""
+    import datetime as dt
+    import json
+
+    from sqlalchemy import create_engine, insert
+
+    from antrean.store.tracker_queries import events
+
+    # One more message in the console's tracker store, one the model was unsure of.
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
+    parse = {"intent": {"name": "ask_fee", "confidence": 0.31},
+             "intent_ranking": [{"name": "ask_fee", "confidence": 0.31},
+                                {"name": "ask_location", "confidence": 0.3}]}
+    with engine.begin() as conn:
+        conn.execute(insert(events).values(
+            sender_id="6281200000077", type_name="user", intent_name="ask_fee",
+            timestamp=(CONSOLE_NOW - dt.timedelta(hours=1)).timestamp(),
+            data=json.dumps({"event": "user", "text": "mau tanya soal kantor",
+                             "parse_data": parse})))
+    engine.dispose()
+    page = new_page(browser, console)
+    login(page, "supervisor")
+    page.goto("/ulasan")
+    page.get_by_role("link", name="mau tanya soal kantor").click()
+    page.wait_for_selector("body[data-review-ready]")
+    assert page.locator("input[name=intent]").count() == 19
+    page.keyboard.press("3")
+    assert page.locator("input[name=intent][value=thank]").is_checked()
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    assert page.locator("input[name=intent][value=ask_fee]").is_checked()
+    page.keyboard.press("1")
+    page.wait_for_timeout(900)  # a lone "1" stays the first
+    assert page.locator("input[name=intent][value=greet]").is_checked()
+    page.context.close()
+
+
+def test_without_stored_conversations_the_inbox_says_so(store, tmp_path):  # noqa: ANN001
+    from antrean.store.engine import create_store_engine
+    from antrean.store.repository import SqlStore
+
+    engine_store = SqlStore(create_store_engine(store.url))
+    from antrean.clock import FixedClock
+    from antrean.config import load_config
+    from antrean.service import BookingService
+
+    service = BookingService(load_config(), engine_store, FixedClock(CONSOLE_NOW))
+    settings = Settings(database_url=store.url, auto_migrate=False, fixed_now=CONSOLE_NOW,
+                        tracker_url=f"sqlite:///{tmp_path / 'belum-ada.db'}")
+    port = free_port()
+    try:
+        with ConsoleThread(create_app(settings, service=service), port):
+            running = RunningConsole(f"http://127.0.0.1:{port}", service, store.seeded,
+                                     store.url)
+            page = running.session("supervisor").get(f"{running.url}/ulasan", timeout=30)
+    finally:
+        engine_store.dispose()
+    assert page.status_code == 200
+    assert "Tracker store tidak ditemukan" in page.text
+    assert not (tmp_path / "belum-ada.db").exists()  # reading never creates Rasa's store
