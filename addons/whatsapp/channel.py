@@ -66,6 +66,12 @@ QUEUE_SLICE = 500
 # The resumer takes waiting messages while fewer than this many jobs are queued.
 RESUME_BATCH = 500
 STATUS_QUEUE = "-statuses"
+# How often a message looks whether the sender's earlier ones (on other processes) are done,
+# and for how many inbox leases at most.
+ORDER_POLL_S = 0.05
+ORDER_WAIT_LEASES = 2
+# A look that takes longer than this is given up: the answer must not wait on it.
+ORDER_CHECK_TIMEOUT_S = 1.0
 
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -104,6 +110,7 @@ class WhatsAppInput(InputChannel):
         self.queues = SenderQueues(settings.max_workers)
         self.menus = MenuMemory()
         self.held: set[str] = set()  # inbox leases of this process: queued or running
+        self.unstored: set[str] = set()  # worked on without the inbox (database down)
         self._resumer: asyncio.Task | None = None
 
     @classmethod
@@ -230,6 +237,7 @@ class WhatsAppInput(InputChannel):
                          "timeout" if isinstance(exc, asyncio.TimeoutError)
                          else type(exc).__name__, len(delivery.messages))
             taken = {message.message_id for message in delivery.messages} - self.held
+            self.unstored.update(taken)
         if len(delivery.messages) < LARGE_DELIVERY:
             skipped, fresh = self._sort_out(delivery.messages, taken)
         else:  # hundreds of thousands of checks would hold the loop for a long moment
@@ -369,6 +377,7 @@ class WhatsAppInput(InputChannel):
 
     async def _process(self, message: InboundMessage, on_new_message: MessageHandler) -> None:
         try:
+            await self._in_turn(message)
             await self._answer(message, on_new_message)
         except asyncio.CancelledError:
             raise  # stays held: handed back to the inbox at close
@@ -377,7 +386,40 @@ class WhatsAppInput(InputChannel):
                          message.message_id, mask_phone(message.sender_id),
                          scrubbed_traceback())
         instrumentation.answered(message.message_id)
+        self.unstored.discard(message.message_id)
         await self._finish(message.message_id)
+
+    async def _in_turn(self, message: InboundMessage) -> None:
+        """Wait until the sender's earlier messages, whichever process took them, are answered.
+
+        A load balancer hands an applicant's consecutive messages to different processes; the
+        lock store lets one of their turns run at a time, but in the order the processes reach
+        it, which is not always the order the messages came in. The inbox numbered them as they
+        came, before Meta's 200. An earlier message this process holds is left to its own
+        queue. The wait is bounded (``ORDER_WAIT_LEASES`` leases: a dead process's message is
+        taken up after one), and a store that does not answer holds nothing up.
+        """
+        if message.message_id in self.unstored:
+            return  # not numbered: the database did not answer when it came
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ORDER_WAIT_LEASES * self.settings.inbox_lease_s
+        while True:
+            try:
+                earlier = await asyncio.wait_for(
+                    self.store.earlier_waiting(message.message_id, message.sender_id),
+                    ORDER_CHECK_TIMEOUT_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - order matters less than an answer
+                return
+            if all(message_id in self.held for message_id in earlier):
+                return
+            if loop.time() >= deadline:
+                logger.warning("WhatsApp message %s from %s answered before %d earlier one(s) "
+                               "still waiting.", message.message_id,
+                               mask_phone(message.sender_id), len(earlier))
+                return
+            await asyncio.sleep(ORDER_POLL_S)
 
     async def _answer(self, message: InboundMessage, on_new_message: MessageHandler) -> None:
         logger.info("WhatsApp message %s (%s) from %s.", message.message_id,

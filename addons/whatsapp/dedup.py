@@ -153,6 +153,11 @@ class MessageStore:
             lambda: self._in_transaction(inbox.finish, [message_id], self.clock()))
         await self._call(lambda: self._purge_now_and_then(self._ready_engine()))
 
+    async def earlier_waiting(self, message_id: str, sender_id: str) -> list[str]:
+        """The sender's unanswered messages accepted before this one (``inbox.earlier_waiting``)."""
+        return await self._call(lambda: self._in_transaction(
+            inbox.earlier_waiting, message_id, sender_id))
+
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query within the call timeout."""
         def select_one() -> None:

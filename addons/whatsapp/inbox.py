@@ -15,6 +15,9 @@ Blocking SQL over ``whatsapp_inbox`` (``antrean/store/tables.py``, migration 000
    worked on again (at least once), never lost.
 4. :func:`release` — at shutdown, what was not finished is handed back at once;
    :func:`take_stale` is how a (re)started process picks such rows up, oldest first.
+
+:func:`earlier_waiting` keeps an applicant's messages in the order they arrived across
+processes: a message is handed to Rasa once the sender's earlier rows are gone.
 """
 from __future__ import annotations
 
@@ -159,6 +162,19 @@ def finish(conn: Connection, ids: Sequence[str], now: dt.datetime) -> None:
         conn.execute(delete(inbox).where(inbox.c.message_id.in_(part)))
         conn.execute(_insert_processed(conn), [{"message_id": i, "received_at": now}
                                                for i in part])
+
+
+def earlier_waiting(conn: Connection, message_id: str, sender_id: str) -> list[str]:
+    """The sender's messages accepted before ``message_id`` and not answered yet, oldest first.
+
+    Rows are numbered as they are accepted, before Meta gets its 200, so this is the order
+    the applicant's messages arrived in, whichever process took each. Empty when
+    ``message_id`` has no row (worked on without the inbox, when the database did not answer).
+    """
+    mine = select(inbox.c.id).where(inbox.c.message_id == message_id).scalar_subquery()
+    return list(conn.execute(
+        select(inbox.c.message_id).where(inbox.c.sender_id == sender_id, inbox.c.id < mine)
+        .order_by(inbox.c.id)).scalars())
 
 
 def waiting(conn: Connection) -> int:
