@@ -285,9 +285,10 @@ def run(args: argparse.Namespace) -> int:
 def summary(args: argparse.Namespace, children: list[Child], rasa_urls: list[str]) -> str:
     lines = ["LAW production topology is up:", *(child.line() for child in children)]
     if not args.no_front:
-        lines.append(f"WhatsApp webhook: http://{args.host}:{args.port}"
-                     f"{nginx.WEBHOOK_PATH} (nginx, round robin over {len(rasa_urls)} Rasa "
-                     f"process(es))")
+        kind, path = (("REST webhook", "/webhooks/rest/webhook") if args.rest_only
+                      else ("WhatsApp webhook", nginx.WEBHOOK_PATH))
+        lines.append(f"{kind}: http://{args.host}:{args.port}{path} (nginx, round robin over "
+                     f"{len(rasa_urls)} Rasa process(es))")
     lines.append(f"Rasa processes (LAW_RASA_URLS): {', '.join(rasa_urls)}")
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
