@@ -315,6 +315,12 @@ def test_nineteen_intents_are_picked_with_one_or_two_number_keys(browser, consol
     page.keyboard.press("1")
     page.wait_for_timeout(900)  # a lone "1" stays the first
     assert page.locator("input[name=intent][value=greet]").is_checked()
+    # The conversation around it, on demand, with the number masked.
+    page.click("text=lihat percakapan")
+    page.wait_for_url("**/ulasan/percakapan?**")
+    focus = page.locator(".review-line.focus").inner_text()
+    assert "mau tanya soal kantor" in focus
+    assert "6281200000077" not in page.content()
     page.context.close()
 
 
