@@ -51,18 +51,7 @@ class FixedClock:
         self.moment = self.moment + delta
 
 
-# --- kept for callers not yet given a clock by antrean.bootstrap --------------------------
-# antrean/staff/retrain.py imports ``clock_from_env`` and ``OFFICE_TZ`` from here; both now
-# come from the settings and the office configuration. Remove once it takes its clock from
-# its StaffContext.
-
-
-def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
-    """The office clock for the settings in ``environ`` (``os.environ`` unless given)."""
-    from antrean.bootstrap import office_clock
-    from antrean.settings import Settings
-
-    return office_clock(Settings.from_env(environ))
+# --- the office's time zone as a module attribute (the tests' fixtures use it) ---------------
 
 
 def __getattr__(name: str) -> Any:
