@@ -45,10 +45,11 @@ def test_a_message_finished_while_it_is_accepted_again_is_not_taken(postgres_url
                 taken = inbox.accept(again, [message], NOW, 60.0)
         assert finished
         assert taken == set()
-        with engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(whatsapp_inbox)).scalar_one() \
-                == 0
-            assert conn.execute(select(whatsapp_processed_messages.c.message_id)).scalars() \
-                .all() == [message.message_id]
+        with engine.connect() as conn:  # the session's database: look at this message only
+            assert conn.execute(select(func.count()).select_from(whatsapp_inbox).where(
+                whatsapp_inbox.c.message_id == message.message_id)).scalar_one() == 0
+            assert conn.execute(select(func.count()).select_from(whatsapp_processed_messages)
+                                .where(whatsapp_processed_messages.c.message_id
+                                       == message.message_id)).scalar_one() == 1
     finally:
         engine.dispose()
