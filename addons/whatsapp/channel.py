@@ -61,6 +61,10 @@ _SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
 LARGE_BODY = 64 * 1024
 # Deliveries with more messages than this are sorted out on a worker thread too.
 LARGE_DELIVERY = 1000
+# At most this many messages of one delivery are queued in memory; the rest wait in the inbox
+# and are taken up as the queues drain, checked every BACKLOG_POLL_S seconds.
+QUEUED_AT_MOST = 2000
+BACKLOG_POLL_S = 0.5
 # Messages queued per event-loop turn when a delivery carries many.
 QUEUE_SLICE = 500
 # The resumer takes waiting messages while fewer than this many jobs are queued.
@@ -112,6 +116,7 @@ class WhatsAppInput(InputChannel):
         self.held: set[str] = set()  # inbox leases of this process: queued or running
         self.unstored: set[str] = set()  # worked on without the inbox (database down)
         self._resumer: asyncio.Task | None = None
+        self._backlog = False  # stored messages wait to be taken up (a huge delivery)
 
     @classmethod
     def name(cls) -> str:
@@ -200,6 +205,10 @@ class WhatsAppInput(InputChannel):
                 logger.warning("WhatsApp webhook POST with a malformed body refused (400).")
                 return response.text("invalid payload", status=400)
             await self.accept(delivery, on_new_message)
+            if len(delivery.messages) >= LARGE_DELIVERY:
+                # Freed here, hundreds of thousands of objects would hold the loop.
+                await asyncio.get_running_loop().run_in_executor(
+                    None, _let_go, delivery.messages)
             return response.text("ok", status=200)
 
         @webhook.listener("after_server_start")
@@ -227,6 +236,7 @@ class WhatsAppInput(InputChannel):
                                functools.partial(self._record_statuses, delivery.statuses))
         if not delivery.messages:
             return
+        stored = True
         try:
             taken = await self.store.accept(delivery.messages, self.settings.inbox_lease_s)
         except asyncio.CancelledError:
@@ -238,6 +248,7 @@ class WhatsAppInput(InputChannel):
                          else type(exc).__name__, len(delivery.messages))
             taken = {message.message_id for message in delivery.messages} - self.held
             self.unstored.update(taken)
+            stored = False
         if len(delivery.messages) < LARGE_DELIVERY:
             skipped, fresh = self._sort_out(delivery.messages, taken)
         else:  # hundreds of thousands of checks would hold the loop for a long moment
@@ -249,7 +260,31 @@ class WhatsAppInput(InputChannel):
                         mask_phone(message.sender_id))
         if len(skipped) > 10:
             logger.info("WhatsApp: %d more messages seen before: skipped.", len(skipped) - 10)
+        if stored and len(fresh) > QUEUED_AT_MOST:
+            fresh = await self._hand_back_beyond(QUEUED_AT_MOST, fresh)
         await self._queue(fresh, on_new_message)
+
+    async def _hand_back_beyond(self, limit: int, fresh: list[InboundMessage]
+                                ) -> list[InboundMessage]:
+        """Keep the first ``limit`` messages to work on; the rest wait in the inbox.
+
+        A delivery of a hundred thousand messages would otherwise become as many jobs in
+        memory, and the objects they make would cost the event loop long garbage
+        collections; stored, they are taken up by the resumer a batch at a time, oldest
+        first (an applicant's later messages never overtake the earlier ones).
+        """
+        later = [message.message_id for message in fresh[limit:]]
+        try:
+            await self.store.release(later)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - their leases run out instead
+            logger.warning("WhatsApp inbox: %d message(s) left to their lease (%s).",
+                           len(later), type(exc).__name__)
+        logger.info("WhatsApp: %d message(s) in one delivery; %d wait in the inbox.",
+                    len(fresh), len(later))
+        self._backlog = True
+        return fresh[:limit]
 
     def _sort_out(self, messages: list[InboundMessage], taken: Collection[str]
                   ) -> tuple[list[InboundMessage], list[InboundMessage]]:
@@ -346,6 +381,7 @@ class WhatsAppInput(InputChannel):
                 while full and self.queues.busy < RESUME_BATCH:
                     messages, given_up = await self.store.take_stale(lease, RESUME_BATCH)
                     full = len(messages) + len(given_up) == RESUME_BATCH
+                    self._backlog = full
                     for message_id in given_up:
                         logger.error("WhatsApp message %s failed too often; given up.",
                                      message_id)
@@ -358,7 +394,8 @@ class WhatsAppInput(InputChannel):
                 logger.warning("WhatsApp inbox not reachable (%s); will try again.",
                                "timeout" if isinstance(exc, asyncio.TimeoutError)
                                else type(exc).__name__)
-            await asyncio.sleep(lease / 3)
+            # A backlog (a huge delivery handed back) is taken up as the queues drain.
+            await asyncio.sleep(BACKLOG_POLL_S if self._backlog else lease / 3)
 
     def _ours(self, message_id: str, phone_number_id: str | None) -> bool:
         if phone_number_id and phone_number_id != self.settings.phone_number_id:
@@ -490,6 +527,16 @@ class WhatsAppInput(InputChannel):
             raise
         except Exception as exc:  # noqa: BLE001 - reports are informative only
             logger.warning("WhatsApp status reports not stored (%s).", type(exc).__name__)
+
+
+def _let_go(items: list[Any]) -> None:
+    """Drop a large list's items a slice at a time (on a worker thread).
+
+    Freeing them all at once is one C loop that holds the GIL for as long as it takes; a
+    slice at a time, the interpreter hands the GIL to the event loop between slices.
+    """
+    while items:
+        del items[-500:]
 
 
 def _in_time_order(messages: list[InboundMessage]) -> list[InboundMessage]:

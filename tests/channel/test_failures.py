@@ -14,6 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from addons.whatsapp import WhatsAppInput
+from addons.whatsapp.channel import QUEUED_AT_MOST, RESUME_BATCH
 from addons.whatsapp.settings import WhatsAppSettings
 from antrean.store.engine import StoreTimeouts
 from addons.whatsapp.dedup import MessageStore
@@ -260,11 +261,14 @@ def test_a_delivery_of_200k_messages_starts_bounded_tasks_and_blocks_the_loop_br
             return max(gaps), most_tasks, len(server.channel.held)
 
     worst_gap, most_tasks, held = run(scenario())
-    # Before: 11.7 s in one piece. The aim is 100 ms; this shared machine measures about
-    # 0.3 s at worst (see the report of issue 14), so the bound here is 1 s.
+    # Before: 11.7 s in one piece. The aim is 100 ms, measured by
+    # bench/bench_big_delivery.py (89 ms at worst on a quiet machine); a test process on a
+    # shared machine pauses for its own reasons, so the bound here is 1 s.
     assert worst_gap < 1.0, worst_gap
     assert most_tasks < 16 + 50, most_tasks
     assert held > 0
+    # At most QUEUED_AT_MOST messages of the delivery are in memory; the rest wait, stored.
+    assert held <= QUEUED_AT_MOST + RESUME_BATCH, held
 
 
 # --- nothing accepted is lost (point 5) ----------------------------------------------------
