@@ -515,7 +515,9 @@ async def fixed_rate(bot: Bot, driver: Driver, args: argparse.Namespace,
     await settle(bot)
 
 
-async def ramp_step(bot: Bot, driver: Driver, rate: float, args: argparse.Namespace) -> bool:
+async def ramp_step(bot: Bot, driver: Driver, rate: float,
+                    args: argparse.Namespace) -> tuple[bool, float]:
+    """One ramp step: whether ``rate`` was sustained, and its p95 in ms."""
     started = time.monotonic()
     samples = await driver.run_rate(rate, args.step_seconds)
     await driver.wait_for_replies(samples, args.grace)
@@ -527,7 +529,7 @@ async def ramp_step(bot: Bot, driver: Driver, rate: float, args: argparse.Namesp
     print(f"  {bot.name:5} offered {rate:5g} msg/s: achieved {achieved:6.1f} msg/s, "
           f"p95 {p95:7.0f} ms  {'ok' if ok else 'NOT sustained'}   [{load()}]", flush=True)
     await settle(bot)
-    return ok
+    return ok, p95
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -627,7 +629,7 @@ async def run(args: argparse.Namespace) -> int:
             ramping = list(bots)  # those sustaining every step so far
             for rate in args.ramp:
                 for bot in list(ramping):
-                    if await ramp_step(bot, drivers[bot.name], rate, args):
+                    if (await ramp_step(bot, drivers[bot.name], rate, args))[0]:
                         bot.sustained = rate
                     else:
                         ramping.remove(bot)

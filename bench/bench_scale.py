@@ -50,6 +50,7 @@ from bench_prod import (  # noqa: E402
     e2e_figures,
     load,
     newest_law_model,
+    ramp_step,
     settle,
     start_graph,
     warm_each_process,
@@ -60,8 +61,6 @@ from whatsapp_traffic import (  # noqa: E402
     APP_SECRET,
     PHONE_NUMBER_ID,
     Driver,
-    end_to_end,
-    quantile_ms,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,23 +123,6 @@ async def start(bot: Bot, rasa: int, workdir: Path, args: argparse.Namespace) ->
     return seconds
 
 
-async def step(bot: Bot, driver: Driver, rate: float,
-               args: argparse.Namespace) -> tuple[bool, float]:
-    """One ramp step as bench_prod's: whether the rate was sustained, and its p95 in ms."""
-    started = time.monotonic()
-    samples = await driver.run_rate(rate, args.step_seconds)
-    await driver.wait_for_replies(samples, args.grace)
-    e2e = end_to_end(samples, bot.graph)
-    last = max((bot.graph.first_reply_at.get(s.sender, 0.0) for s in samples), default=started)
-    achieved = len(e2e) / max(args.step_seconds, last - started)
-    p95 = quantile_ms(e2e + [float("inf")] * (len(samples) - len(e2e)), 0.95)
-    ok = len(e2e) == len(samples) and achieved >= 0.95 * rate and p95 <= args.max_p95_ms
-    print(f"  {bot.name} offered {rate:5g} msg/s: achieved {achieved:6.1f} msg/s, "
-          f"p95 {p95:7.0f} ms  {'ok' if ok else 'NOT sustained'}   [{load()}]", flush=True)
-    await settle(bot)
-    return ok, p95
-
-
 async def measure(rasa: int, model: Path, workdir: Path, args: argparse.Namespace) -> Figures:
     figures = Figures(rasa)
     bot = Bot(f"rasa×{rasa}", ROOT, args.ours_text or OURS_TEXTS, model=model, with_actions=True,
@@ -167,7 +149,7 @@ async def measure(rasa: int, model: Path, workdir: Path, args: argparse.Namespac
             await settle(bot)
             figures.ramp_ended = True
             for rate in args.ramp:
-                ok, p95 = await step(bot, driver, rate, args)
+                ok, p95 = await ramp_step(bot, driver, rate, args)
                 if not ok:
                     figures.ramp_ended = False
                     break
