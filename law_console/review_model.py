@@ -75,12 +75,18 @@ def _models_now(p: Page) -> list[Any]:
     return Topology.from_settings(settings=p.console.settings).models()
 
 
-@page(Role.SUPERVISOR)
-def comparison(p: Page) -> Response:
-    paths = _project(p)
+def _report(paths: ProjectPaths) -> dict[str, Any]:
+    """The comparison of the last candidate trained; refused when there is none yet."""
     report = job.read_report(paths)
     if report is None:
         raise StaffError("Belum ada perbandingan: latih model kandidat dulu.", 1)
+    return report
+
+
+@page(Role.SUPERVISOR)
+def comparison(p: Page) -> Response:
+    paths = _project(p)
+    report = _report(paths)
     history = History.load(paths.retrain)
     active = history.active.model_id if history.active else None
     return p.render("review_compare.html", title="Perbandingan model", report=report,
@@ -91,9 +97,7 @@ def comparison(p: Page) -> Response:
 @page(Role.SUPERVISOR)
 def promote_candidate(p: Page) -> Response:
     paths = _project(p)
-    report = job.read_report(paths)
-    if report is None:
-        raise StaffError("Belum ada perbandingan: latih model kandidat dulu.", 1)
+    report = _report(paths)
     history = History.load(paths.retrain)
     candidate = resolve_candidate(report["candidate"]["path"], history, paths)
     current = resolve_current(None, history, paths)
