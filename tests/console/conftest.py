@@ -278,7 +278,9 @@ def _no_browser_reason() -> str | None:
     return f"{CHROMIUM} is missing (Debian package chromium; make setup installs it)"
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop in this thread while it is open,
+# and asyncio.run() refuses to start beside it, so it must be closed before the other folders.
+@pytest.fixture(scope="package")
 def browser():
     reason = _no_browser_reason()
     if reason:

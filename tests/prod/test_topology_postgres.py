@@ -716,7 +716,9 @@ def test_kill_9_no_accepted_message_is_lost(topology: Topology, kill_run: KillRu
         assert list(dict.fromkeys(user_ids)) == applicant.wamids, applicant.index
         again = [w for w in user_ids if user_ids.count(w) > 1]
         assert set(again) <= kill_run.held, applicant.index
-    assert min(waited) >= INBOX_LEASE_S - 5
+    # Recovered through the lease: at least one waited for it. (Another may have had its
+    # reply sent by the dying process a moment before the kill landed: answered at once.)
+    assert max(waited) >= INBOX_LEASE_S - 5, waited
     assert _inbox(topology.slot_url) == set()  # everything accepted was finished
 
 
