@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from antrean.codes import ALPHABET
 from antrean.masking import mask_code, mask_name, mask_numbers_in_text, mask_tail
 from antrean.store.tracker_queries import ConversationEvent
 from law_console.takeover import CONSOLE_METADATA_KEY
 
-# Booking codes: 8 characters of the code alphabet (no 0/O, 1/I/L), maybe split by a hyphen.
-_CODE = re.compile(r"\b[2-9A-HJ-NP-Z]{4}-?[2-9A-HJ-NP-Z]{4}\b")
+# Booking codes: 8 characters of the code alphabet (antrean.codes), maybe split by a hyphen.
+_CODE = re.compile(rf"\b[{ALPHABET}]{{4}}-?[{ALPHABET}]{{4}}\b")
 _DATE = re.compile(
     r"\b\d{1,2}\s*[-/. ]\s*(?:\d{1,2}|[A-Za-z]{3,9})\.?\s*[-/. ]?\s*((?:19|20)\d{2})\b")
 _LEGACY_NAME = re.compile(r"(?<=#)([^#\n\d][^#\n]*?)(?=#)")
